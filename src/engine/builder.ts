@@ -1,0 +1,300 @@
+// The builder: the API graphs are written in. Each method emits one registered op (ops/*.ts declare their
+// types and VJPs); composite helpers (rmsNorm, silu, ...) are plain compositions and differentiate for free.
+
+import { type DType, type FloatDType, typedArrayFor } from './dtype';
+import { Graph, type AttrValue, type Dim, type Shape, type TensorData, type Value } from './ir';
+import { opDef } from './ops/registry';
+import './ops/index';
+
+export type IntsLike = number[] | Value;
+
+export class Builder {
+  private scalars = new Map<string, Value>();
+
+  constructor(
+    readonly g: Graph,
+    /** dtype of float constants this builder makes (float64 for gradient checks) */
+    readonly float: FloatDType = 'float32',
+  ) {}
+
+  apply(type: string, inputs: (Value | null)[], attrs: Record<string, AttrValue> = {}, domain = ''): Value[] {
+    const def = opDef(type, domain);
+    const outs = def.infer(this, inputs, attrs);
+    return this.g.addNode(type, domain, inputs, outs, attrs).outputs;
+  }
+
+  one(type: string, inputs: (Value | null)[], attrs: Record<string, AttrValue> = {}, domain = ''): Value {
+    return this.apply(type, inputs, attrs, domain)[0]!;
+  }
+
+  // ---- constants ----
+
+  tensor(dtype: DType, shape: number[], values: ArrayLike<number> | ArrayLike<bigint>, name?: string): Value {
+    const data = typedArrayFor(dtype, values.length);
+    if (data instanceof BigInt64Array) {
+      for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i] as number | bigint);
+    } else {
+      (data as Float32Array).set(values as ArrayLike<number>);
+    }
+    return this.g.constant({ dtype, shape, data } as TensorData, name);
+  }
+
+  /** A scalar constant of `dtype` (default: the builder's float type), shared across uses. */
+  scalar(x: number, dtype: DType = this.float): Value {
+    const key = `${dtype}:${Object.is(x, -0) ? '-0' : x}`;
+    let v = this.scalars.get(key);
+    if (!v) {
+      v = this.tensor(dtype, [], [x], `c_${dtype}_${x}`);
+      this.scalars.set(key, v);
+    }
+    return v;
+  }
+
+  /** int64 1-D constant (axes, shapes, starts, ...). */
+  ints(values: number[]): Value {
+    return this.tensor('int64', [values.length], values);
+  }
+
+  private intsInput(x: IntsLike): Value {
+    return Array.isArray(x) ? this.ints(x) : x;
+  }
+
+  // ---- elementwise ----
+
+  add(a: Value, b: Value): Value {
+    return this.one('Add', [a, b]);
+  }
+  sub(a: Value, b: Value): Value {
+    return this.one('Sub', [a, b]);
+  }
+  mul(a: Value, b: Value): Value {
+    return this.one('Mul', [a, b]);
+  }
+  div(a: Value, b: Value): Value {
+    return this.one('Div', [a, b]);
+  }
+  /** a raised to a constant power */
+  pow(a: Value, p: number): Value {
+    return this.one('Pow', [a, this.scalar(p, a.dtype)]);
+  }
+  neg(a: Value): Value {
+    return this.one('Neg', [a]);
+  }
+  exp(a: Value): Value {
+    return this.one('Exp', [a]);
+  }
+  log(a: Value): Value {
+    return this.one('Log', [a]);
+  }
+  sqrt(a: Value): Value {
+    return this.one('Sqrt', [a]);
+  }
+  reciprocal(a: Value): Value {
+    return this.one('Reciprocal', [a]);
+  }
+  tanh(a: Value): Value {
+    return this.one('Tanh', [a]);
+  }
+  sigmoid(a: Value): Value {
+    return this.one('Sigmoid', [a]);
+  }
+  cos(a: Value): Value {
+    return this.one('Cos', [a]);
+  }
+  sin(a: Value): Value {
+    return this.one('Sin', [a]);
+  }
+  identity(a: Value): Value {
+    return this.one('Identity', [a]);
+  }
+  /** cond ? a : b */
+  where(cond: Value, a: Value, b: Value): Value {
+    return this.one('Where', [cond, a, b]);
+  }
+  cast(a: Value, to: DType): Value {
+    if (a.dtype === to) return a;
+    return this.one('Cast', [a], { to: castCode(to) });
+  }
+  equal(a: Value, b: Value): Value {
+    return this.one('Equal', [a, b]);
+  }
+  less(a: Value, b: Value): Value {
+    return this.one('Less', [a, b]);
+  }
+  lessOrEqual(a: Value, b: Value): Value {
+    return this.one('LessOrEqual', [a, b]);
+  }
+  greater(a: Value, b: Value): Value {
+    return this.one('Greater', [a, b]);
+  }
+  and(a: Value, b: Value): Value {
+    return this.one('And', [a, b]);
+  }
+  not(a: Value): Value {
+    return this.one('Not', [a]);
+  }
+  floor(a: Value): Value {
+    return this.one('Floor', [a]);
+  }
+
+  addScalar(a: Value, c: number): Value {
+    return this.add(a, this.scalar(c, a.dtype));
+  }
+  mulScalar(a: Value, c: number): Value {
+    return c === 1 ? a : this.mul(a, this.scalar(c, a.dtype));
+  }
+
+  // ---- linear algebra ----
+
+  matmul(a: Value, b: Value): Value {
+    return this.one('MatMul', [a, b]);
+  }
+  transpose(a: Value, perm: number[]): Value {
+    return this.one('Transpose', [a], { perm });
+  }
+  /** swap the last two axes */
+  transposeLast2(a: Value): Value {
+    const r = a.rank;
+    const perm = [...Array(r).keys()];
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
+    return this.transpose(a, perm);
+  }
+
+  // ---- reductions & normalisation ----
+
+  reduceSum(a: Value, axes: number[], keepdims = true): Value {
+    return this.one('ReduceSum', [a, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
+  reduceMean(a: Value, axes: number[], keepdims = true): Value {
+    return this.one('ReduceMean', [a, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
+  reduceMax(a: Value, axes: number[], keepdims = true): Value {
+    return this.one('ReduceMax', [a, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
+  softmax(a: Value, axis = -1): Value {
+    return this.one('Softmax', [a], { axis });
+  }
+  logSoftmax(a: Value, axis = -1): Value {
+    return this.one('LogSoftmax', [a], { axis });
+  }
+
+  // ---- shape manipulation ----
+
+  shapeOf(a: Value): Value {
+    return this.one('Shape', [a]);
+  }
+  /**
+   * Reshape to `shape`: numbers (0 copies the input dim at that index, -1 is inferred) or a runtime int64 Value.
+   * `dims` optionally names the static output dims when `shape` is a Value.
+   */
+  reshape(a: Value, shape: IntsLike, dims?: Shape): Value {
+    return this.one('Reshape', [a, this.intsInput(shape)], dims ? { __dims: dims as unknown as string[] } : {});
+  }
+  unsqueeze(a: Value, axes: number[]): Value {
+    return this.one('Unsqueeze', [a, this.ints(axes)]);
+  }
+  squeeze(a: Value, axes: number[]): Value {
+    return this.one('Squeeze', [a, this.ints(axes)]);
+  }
+  concat(xs: Value[], axis: number): Value {
+    return this.one('Concat', xs, { axis });
+  }
+  /** Static slice: starts/ends/axes as numbers; ends may be large (to the end) or negative. */
+  slice(a: Value, starts: number[], ends: number[], axes: number[], steps?: number[]): Value {
+    const ins = [a, this.ints(starts), this.ints(ends), this.ints(axes)];
+    if (steps) ins.push(this.ints(steps));
+    return this.one('Slice', ins);
+  }
+  /** Slice with runtime starts/ends (int64 1-D values), for KV caches and positions. */
+  sliceDyn(a: Value, starts: Value, ends: Value, axes: number[], outDims?: Shape): Value {
+    return this.one('Slice', [a, starts, ends, this.ints(axes)], outDims ? { __dims: outDims as unknown as string[] } : {});
+  }
+  gather(data: Value, indices: Value, axis = 0): Value {
+    return this.one('Gather', [data, indices], { axis });
+  }
+  gatherElements(data: Value, indices: Value, axis: number): Value {
+    return this.one('GatherElements', [data, indices], { axis });
+  }
+  scatterElements(data: Value, indices: Value, updates: Value, axis: number, reduction: 'none' | 'add' = 'none'): Value {
+    return this.one('ScatterElements', [data, indices, updates], { axis, reduction });
+  }
+  expand(a: Value, shape: IntsLike, dims?: Shape): Value {
+    return this.one('Expand', [a, this.intsInput(shape)], dims ? { __dims: dims as unknown as string[] } : {});
+  }
+  /** zeros with the (runtime) shape and dtype of `like` */
+  zerosLike(like: Value): Value {
+    return this.one('ConstantOfShape', [this.shapeOf(like)], {
+      value: { dtype: like.dtype, shape: [1], data: typedArrayFor(like.dtype, 1) },
+      __dims: like.shape as unknown as string[],
+    });
+  }
+  range(start: Value, limit: Value, delta: Value, dims?: Shape): Value {
+    return this.one('Range', [start, limit, delta], dims ? { __dims: dims as unknown as string[] } : {});
+  }
+  cumsum(a: Value, axis: number): Value {
+    return this.one('CumSum', [a, this.tensor('int64', [], [axis])]);
+  }
+  pad(a: Value, pads: IntsLike): Value {
+    return this.one('Pad', [a, this.intsInput(pads)]);
+  }
+
+  // ---- 4-bit weights (com.microsoft) ----
+
+  /** y = a · Wᵀ with W [N,K] in MatMulNBits 4-bit blocks. */
+  matmulNBits(a: Value, packed: Value, scales: Value, zeroPoints: Value | null, K: number, N: number, blockSize: number): Value {
+    const ins: (Value | null)[] = [a, packed, scales];
+    if (zeroPoints) ins.push(zeroPoints);
+    return this.one('MatMulNBits', ins, { K, N, bits: 4, block_size: blockSize }, 'com.microsoft');
+  }
+  gatherBlockQuantized(packed: Value, indices: Value, scales: Value, zeroPoints: Value | null, blockSize: number): Value {
+    const ins: (Value | null)[] = [packed, indices, scales];
+    if (zeroPoints) ins.push(zeroPoints);
+    return this.one('GatherBlockQuantized', ins, { block_size: blockSize, gather_axis: 0, quantize_axis: 1, bits: 4 }, 'com.microsoft');
+  }
+
+  // ---- composites (differentiated through their parts) ----
+
+  /** x · rsqrt(mean(x², last axis) + eps) · scale, computed in the builder's float type. */
+  rmsNorm(x: Value, scale: Value | null, eps: number): Value {
+    const ms = this.reduceMean(this.mul(x, x), [-1], true);
+    const inv = this.reciprocal(this.sqrt(this.addScalar(ms, eps)));
+    const y = this.mul(x, inv);
+    return scale ? this.mul(y, scale) : y;
+  }
+  silu(x: Value): Value {
+    return this.mul(x, this.sigmoid(x));
+  }
+  /** GELU, tanh approximation (gelu_pytorch_tanh). */
+  geluTanh(x: Value): Value {
+    const c = Math.sqrt(2 / Math.PI);
+    const x3 = this.mul(this.mul(x, x), x);
+    const inner = this.mulScalar(this.add(x, this.mulScalar(x3, 0.044715)), c);
+    return this.mul(this.mulScalar(x, 0.5), this.addScalar(this.tanh(inner), 1));
+  }
+  /** c · tanh(x / c) */
+  softcap(x: Value, c: number): Value {
+    return this.mulScalar(this.tanh(this.mulScalar(x, 1 / c)), c);
+  }
+
+  /**
+   * Sum a gradient of a broadcast result back to the shape of the operand that was broadcast.
+   * Uses the static rule that symbolic dims are never 1.
+   */
+  sumToShape(g: Value, like: Value): Value {
+    const lead = g.rank - like.rank;
+    let out = g;
+    const expanded: number[] = [];
+    for (let i = 0; i < like.rank; i++) if (like.shape[i] === 1 && g.shape[lead + i] !== 1) expanded.push(lead + i);
+    if (expanded.length) out = this.reduceSum(out, expanded, true);
+    if (lead > 0) out = this.reduceSum(out, [...Array(lead).keys()], false);
+    return out;
+  }
+}
+
+function castCode(to: DType): number {
+  const codes: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
+  return codes[to];
+}
+
+export type { Dim };

@@ -1,0 +1,105 @@
+// Graph IR → ONNX ModelProto bytes. Only the nodes the requested outputs need are written (dead nodes,
+// unused inputs and constants dropped), so one built graph can yield several lean sessions.
+
+import { ONNX_DTYPE } from '../dtype';
+import type { AttrValue, Graph, Node, TensorData, Value } from '../ir';
+import { ATTR_TYPE, encodeModel, type OnnxAttribute, type OnnxModel, type OnnxTensor, type OnnxValueInfo } from './proto';
+
+export const OPSET = 18;
+
+export interface SerializeOptions {
+  /** subset of graph outputs to keep (default: all) */
+  outputs?: Value[];
+}
+
+export interface SerializedGraph {
+  bytes: Uint8Array;
+  /** graph inputs actually used, in the ONNX file's order */
+  inputs: Value[];
+  outputs: Value[];
+}
+
+function tensorProto(name: string, t: TensorData): OnnxTensor {
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name, dims: t.shape, data_type: ONNX_DTYPE[t.dtype], raw_data: bytes.slice() };
+}
+
+function attrProto(name: string, v: AttrValue): OnnxAttribute {
+  if (typeof v === 'number') {
+    return Number.isInteger(v) ? { name, type: ATTR_TYPE.INT, i: v } : { name, type: ATTR_TYPE.FLOAT, f: v };
+  }
+  if (typeof v === 'string') return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) {
+    if (v.every((x) => typeof x === 'number')) return { name, type: ATTR_TYPE.INTS, ints: v as number[] };
+    return { name, type: ATTR_TYPE.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) };
+  }
+  if ('float' in v) return { name, type: ATTR_TYPE.FLOAT, f: v.float };
+  if ('floats' in v) return { name, type: ATTR_TYPE.FLOATS, floats: v.floats };
+  return { name, type: ATTR_TYPE.TENSOR, t: tensorProto(name, v) };
+}
+
+function valueInfo(v: Value): OnnxValueInfo {
+  return {
+    name: v.name,
+    type: {
+      tensor_type: {
+        elem_type: ONNX_DTYPE[v.dtype],
+        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
+  };
+}
+
+/** Nodes needed for `outputs`, in topological (creation) order. */
+export function liveNodes(g: Graph, outputs: Value[]): Node[] {
+  const need = new Set<Value>(outputs);
+  const keep: Node[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (n.outputs.some((o) => need.has(o))) {
+      keep.push(n);
+      for (const x of n.inputs) if (x) need.add(x);
+    }
+  }
+  return keep.reverse();
+}
+
+export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGraph {
+  const outputs = opts.outputs ?? g.outputs;
+  if (!outputs.length) throw new Error('graph has no outputs to serialise');
+  const nodes = liveNodes(g, outputs);
+  const used = new Set<Value>(outputs);
+  for (const n of nodes) for (const x of n.inputs) if (x) used.add(x);
+
+  const inputs = g.inputs.filter((i) => used.has(i.value)).map((i) => i.value);
+  const inits: OnnxTensor[] = [];
+  for (const [v, t] of g.initializers) if (used.has(v)) inits.push(tensorProto(v.name, t));
+  let usesMs = false;
+  const nodeProtos = nodes.map((n) => {
+    if (n.domain === 'com.microsoft') usesMs = true;
+    return {
+      name: n.name,
+      op_type: n.op,
+      domain: n.domain || undefined,
+      input: n.inputs.map((x) => (x ? x.name : '')),
+      output: n.outputs.map((o) => o.name),
+      attribute: Object.entries(n.attrs)
+        .filter(([k]) => !k.startsWith('__'))
+        .map(([k, v]) => attrProto(k, v)),
+    };
+  });
+
+  const model: OnnxModel = {
+    ir_version: 9,
+    producer_name: 'steerlab',
+    opset_import: [{ domain: '', version: OPSET }, ...(usesMs ? [{ domain: 'com.microsoft', version: 1 }] : [])],
+    graph: {
+      name: g.name,
+      node: nodeProtos,
+      initializer: inits,
+      input: inputs.map(valueInfo),
+      output: outputs.map(valueInfo),
+    },
+  };
+  return { bytes: encodeModel(model), inputs, outputs };
+}

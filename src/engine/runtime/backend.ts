@@ -1,0 +1,81 @@
+// Picks the execution provider: WebGPU in browsers that have an adapter, wasm otherwise (and always in Node),
+// and says why. Browsers load onnxruntime-web's WebGPU build: the plain build silently computes wrong fp16
+// results on adapters without shader-f16, the WebGPU build throws instead.
+
+import type * as OrtNS from 'onnxruntime-web';
+
+export type Ort = typeof OrtNS;
+export type EpKind = 'webgpu' | 'wasm';
+
+export interface BackendInfo {
+  kind: EpKind;
+  /** why wasm was chosen, when WebGPU was preferred */
+  reason?: string;
+  adapter?: { vendor?: string; architecture?: string; description?: string; features: string[] };
+  shaderF16: boolean;
+  ortVersion: string;
+}
+
+export interface Backend extends BackendInfo {
+  ort: Ort;
+}
+
+export interface BackendOptions {
+  prefer?: EpKind;
+  /** URL prefix of ORT's .wasm/.mjs files (browsers); default: ORT's own resolution */
+  wasmPaths?: string;
+  numThreads?: number;
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' && typeof self === 'undefined';
+
+async function loadOrt(): Promise<Ort> {
+  // Node resolves the package's node build (wasm EP); browsers get the WebGPU build.
+  if (isNode) return (await import('onnxruntime-web')) as unknown as Ort;
+  return (await import('onnxruntime-web/webgpu')) as unknown as Ort;
+}
+
+let cached: Promise<Backend> | undefined;
+
+export function createBackend(opts: BackendOptions = {}): Promise<Backend> {
+  cached ??= init(opts);
+  return cached;
+}
+
+/** Forget the cached backend (after a lost device, or to switch EP in tests). */
+export function resetBackend(): void {
+  cached = undefined;
+}
+
+async function init(opts: BackendOptions): Promise<Backend> {
+  const mod = await loadOrt();
+  const ort = ((mod as unknown as { default?: Ort }).default ?? mod) as Ort;
+  if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
+  if (opts.numThreads) ort.env.wasm.numThreads = opts.numThreads;
+  else if (typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated) ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'error';
+  const base = { ort, ortVersion: ort.env.versions?.web ?? 'unknown', shaderF16: false };
+  const prefer = opts.prefer ?? (isNode ? 'wasm' : 'webgpu');
+  if (prefer === 'wasm') return { ...base, kind: 'wasm', reason: isNode ? 'Node runs the wasm EP' : 'wasm requested' };
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU } | undefined)?.gpu;
+  if (!gpu) return { ...base, kind: 'wasm', reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { ...base, kind: 'wasm', reason: `WebGPU adapter request failed: ${(e as Error).message}` };
+  }
+  if (!adapter) return { ...base, kind: 'wasm', reason: 'WebGPU is present but no adapter was found (GPU blocklisted or disabled)' };
+  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  const features = [...adapter.features] as string[];
+  // hand ORT this adapter so it runs on the one we inspected
+  (ort.env.webgpu as { adapter?: unknown }).adapter = adapter;
+  return {
+    ...base,
+    kind: 'webgpu',
+    shaderF16: adapter.features.has('shader-f16'),
+    adapter: { vendor: info?.vendor, architecture: info?.architecture, description: info?.description, features },
+  };
+}
+
+export { isNode };
