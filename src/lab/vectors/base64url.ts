@@ -1,0 +1,28 @@
+// RFC 4648 §5 base64url without padding, for URL fragments. Uses btoa/atob (present in browsers and Node ≥ 16).
+
+export function toBase64Url(bytes: Uint8Array): string {
+  let bin = '';
+  // chunked so String.fromCharCode never gets a huge argument list
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Decodes base64url (padding optional); `field` names the source in error messages. */
+export function fromBase64Url(s: string, field: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s)) {
+    const i = s.search(/[^A-Za-z0-9_=-]/);
+    throw new Error(`${field}: bad base64url (character ${JSON.stringify(s[i] ?? '=')} at position ${i})`);
+  }
+  const body = s.replace(/=+$/, '');
+  if (body.length % 4 === 1) throw new Error(`${field}: bad base64url (length ${body.length} cannot encode whole bytes)`);
+  const b64 = body.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (body.length % 4)) % 4);
+  let bin: string;
+  try {
+    bin = atob(b64);
+  } catch (e) {
+    throw new Error(`${field}: bad base64url (${(e as Error).message})`);
+  }
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
