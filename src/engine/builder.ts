@@ -149,6 +149,10 @@ export class Builder {
   matmul(a: Value, b: Value): Value {
     return this.one('MatMul', [a, b]);
   }
+  /** a [M,K] · wᵀ for w [N,K] (no transposed copy of w) */
+  matmulTransB(a: Value, w: Value): Value {
+    return this.one('Gemm', [a, w], { transB: 1 });
+  }
   transpose(a: Value, perm: number[]): Value {
     return this.one('Transpose', [a], { perm });
   }

@@ -98,7 +98,8 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
       node: nodeProtos,
       initializer: inits,
       input: inputs.map(valueInfo),
-      output: outputs.map(valueInfo),
+      // outputs carry their element type only: symbolic dims of outputs are not contracts ORT should check
+      output: outputs.map((v) => ({ name: v.name, type: { tensor_type: { elem_type: ONNX_DTYPE[v.dtype] } } })),
     },
   };
   return { bytes: encodeModel(model), inputs, outputs };

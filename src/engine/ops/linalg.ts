@@ -49,3 +49,22 @@ defineOp({
     return [b.transpose(g!, inv)];
   },
 });
+
+/**
+ * Gemm with transB = 1: Y = A·Bᵀ for a 2-D A [M,K] and B [N,K]. Used for a tied LM head, whose weight is the
+ * embedding table [vocab, d]: no transposed copy of the largest matrix in the model is ever made.
+ */
+defineOp({
+  type: 'Gemm',
+  infer: (_b, ins, attrs) => {
+    const [a, w] = ins as Value[];
+    if (attrs.transB !== 1 || attrs.transA) throw new Error('Gemm: only transA=0, transB=1 is supported');
+    if (a!.rank !== 2 || w!.rank !== 2) throw new Error(`Gemm: operands must be 2-D (${a}, ${w})`);
+    return [{ dtype: a!.dtype, shape: [a!.shape[0]!, w!.shape[0]!] }];
+  },
+  vjp: (b, n, [g]) => {
+    const [a, w] = n.inputs as Value[];
+    // dA = g·B ; dB = gᵀ·A
+    return [b.matmul(g!, w!), b.matmul(b.transposeLast2(g!), a!)];
+  },
+});

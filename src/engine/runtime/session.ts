@@ -31,6 +31,12 @@ export class WeightStore {
     this.entries.set(key, { dtype, dims, data });
   }
 
+  entry(key: string): WeightEntry {
+    const e = this.entries.get(key);
+    if (!e) throw new Error(`weight ${key} is not in the store`);
+    return e;
+  }
+
   has(key: string): boolean {
     return this.entries.has(key);
   }

@@ -1,0 +1,141 @@
+// Assembles the graphs steering needs from the decoder and loss heads: steered and unsteered passes that share
+// the blocks below the hook, CE on a training batch, KL(p_chat ‖ p_steered) on a KL batch (or the same one),
+// total = CE + λ·KL, and gradients w.r.t. the raw vector v (the graph applies α·v).
+//
+// Inputs (names are the session's feed names):
+//   v [d] float32, alpha [] float32, lambda [] float32
+//   ids, mask [B, T] int64                — CE batch (or `hidden` [B, T, d] = cached hidden_states[L+1])
+//   ce_index, ce_target [M] int64         — label rows (see losses.labelRows)
+//   kl_ids, kl_mask [B2, T2], kl_index    — KL batch when kl = 'separate' (kl_hidden when cached)
+//   kl_index alone when kl = 'same'
+
+import { grad } from '../engine/autodiff';
+import { Builder } from '../engine/builder';
+import { Graph, type Value } from '../engine/ir';
+import { buildDecoder, logitsOf, type LoraFactor } from './decoder';
+import { crossEntropy, klDivergence } from './losses';
+import type { LoadedModel } from './model';
+
+export interface SteerGraphSpec {
+  layer: number;
+  ce?: boolean;
+  kl?: 'same' | 'separate';
+  /** gradients to output, w.r.t. v: grad_ce, grad_kl, grad_total */
+  grads?: ('ce' | 'kl' | 'total')[];
+  /** full logits [B, T, V] of the CE batch: logits_steered, logits_chat */
+  logits?: ('steered' | 'chat')[];
+  /** unsteered hidden states hidden_0..hidden_N of the CE batch */
+  hidden?: boolean;
+  /** start the batches from cached hidden_states[L+1] instead of token ids */
+  fromCache?: boolean;
+  /** LoRA factors to add (graph inputs lora.<key>.A / .B), for gradient tests and future adapters */
+  lora?: { keys: string[]; rank: number; scale: number };
+  /** extra gradients w.r.t. the LoRA factors: grad_lora.<key>.A / .B (of `total` if present, else ce) */
+  loraGrads?: boolean;
+}
+
+export interface SteerGraph {
+  graph: Graph;
+  outputs: Record<string, Value>;
+}
+
+export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): SteerGraph {
+  const cfg = model.config;
+  const d = cfg.hiddenSize;
+  const L = spec.layer;
+  if (!Number.isInteger(L) || L < 0 || L >= cfg.numLayers) throw new Error(`steering layer ${L} is outside 0..${cfg.numLayers - 1}`);
+  const g = new Graph('steer');
+  const b = new Builder(g, 'float32');
+  const outputs: Record<string, Value> = {};
+  const out = (name: string, v: Value) => {
+    // graph outputs must be produced by a node
+    const val = g.inputs.some((i) => i.value === v) ? b.identity(v) : v;
+    outputs[name] = g.output(val, name);
+  };
+
+  const v = g.input('v', 'float32', [d]);
+  const alpha = g.input('alpha', 'float32', []);
+  const steer = { layer: L, vector: b.mul(alpha, v) };
+
+  const lora = new Map<string, LoraFactor>();
+  for (const key of spec.lora?.keys ?? []) {
+    const ref = model.linears.get(key);
+    if (!ref) throw new Error(`no linear layer ${key} for LoRA`);
+    const r = spec.lora!.rank;
+    lora.set(key, { A: g.input(`lora.${key}.A`, 'float32', [ref.K, r]), B: g.input(`lora.${key}.B`, 'float32', [r, ref.N]), scale: spec.lora!.scale });
+  }
+
+  /** steered and (on request) unsteered final hidden states of one batch, sharing blocks 0..L */
+  const passes = (prefix: string, wantChat: boolean) => {
+    const mask = g.input(`${prefix}mask`, 'int64', ['B', 'T']);
+    let cut: Value;
+    let ids: Value | undefined;
+    if (spec.fromCache) cut = g.input(`${prefix}hidden`, 'float32', ['B', 'T', d]);
+    else {
+      ids = g.input(`${prefix}ids`, 'int64', ['B', 'T']);
+      cut = buildDecoder(b, model, { ids, mask }, { cutAfter: L, lora }).cut!;
+    }
+    const steered = buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, steer, lora }).final!;
+    const chat = wantChat ? buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, lora }).final! : undefined;
+    return { steered, chat, mask, cut };
+  };
+
+  const needChatOnCe = spec.kl === 'same' || !!spec.logits?.includes('chat');
+  const main = passes('', needChatOnCe);
+  let ce: Value | undefined;
+  let kl: Value | undefined;
+  if (spec.ce !== false) {
+    const idx = g.input('ce_index', 'int64', ['M']);
+    const tgt = g.input('ce_target', 'int64', ['M']);
+    ce = crossEntropy(b, model, main.steered, idx, tgt);
+    out('ce', ce);
+  }
+  if (spec.kl) {
+    const batch = spec.kl === 'same' ? main : passes('kl_', true);
+    const idx = g.input('kl_index', 'int64', ['M2']);
+    kl = klDivergence(b, model, batch.chat!, batch.steered, idx);
+    out('kl', kl);
+  }
+  let total: Value | undefined;
+  if (ce && kl) {
+    const lambda = g.input('lambda', 'float32', []);
+    total = b.add(ce, b.mul(lambda, kl));
+    out('total', total);
+  } else total = ce ?? kl;
+
+  const wrtLora = spec.loraGrads ? [...lora.entries()].flatMap(([k, f]) => [{ name: `grad_lora.${k}.A`, v: f.A }, { name: `grad_lora.${k}.B`, v: f.B }]) : [];
+  for (const which of spec.grads ?? []) {
+    const loss = which === 'ce' ? ce : which === 'kl' ? kl : total;
+    if (!loss) throw new Error(`grad_${which} requested but the graph computes no ${which}`);
+    const [gv] = grad(b, loss, [v]);
+    out(`grad_${which}`, gv!);
+  }
+  if (wrtLora.length) {
+    const gs = grad(b, total!, wrtLora.map((w) => w.v));
+    wrtLora.forEach((w, i) => out(w.name, gs[i]!));
+  }
+
+  const fullLogits = (h: Value) => {
+    const rows = b.reshape(h, [-1, d]);
+    const z = logitsOf(b, model, rows);
+    return b.reshape(z, b.concat([b.slice(b.shapeOf(h), [0], [2], [0]), b.ints([cfg.vocabSize])], 0), ['B', 'T', cfg.vocabSize]);
+  };
+  if (spec.logits?.includes('steered')) out('logits_steered', fullLogits(main.steered));
+  if (spec.logits?.includes('chat')) out('logits_chat', fullLogits(main.chat!));
+  if (spec.hidden) {
+    if (spec.fromCache) throw new Error('hidden states need the full pass, not a cached one');
+    const full = buildDecoder(b, model, { ids: g.inputNamed('ids')!.value, mask: main.mask }, { hidden: true, lora });
+    full.hidden.forEach((h, i) => out(`hidden_${i}`, h));
+  }
+  return { graph: g, outputs };
+}
+
+/** The prefix graph that produces hidden_states[L+1] (unsteered) for caching: inputs ids, mask; output `hidden`. */
+export function buildPrefixGraph(model: LoadedModel, layer: number): SteerGraph {
+  const g = new Graph('prefix');
+  const b = new Builder(g, 'float32');
+  const ids = g.input('ids', 'int64', ['B', 'T']);
+  const mask = g.input('mask', 'int64', ['B', 'T']);
+  const cut = buildDecoder(b, model, { ids, mask }, { cutAfter: layer }).cut!;
+  return { graph: g, outputs: { hidden: g.output(cut, 'hidden') } };
+}
