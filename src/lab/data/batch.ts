@@ -1,0 +1,58 @@
+// Tokenised rows → the dense tensors the engine consumes. Rows are right-padded with the tokenizer's pad id to
+// the longest row of the batch (not to maxLen: shorter batches are cheaper), the layout of the reference
+// fixtures: attention_mask marks real tokens, loss_mask marks label positions, both 0 on padding.
+
+import type { TokenizedRow } from './tokenize';
+
+export interface Batch {
+  /** [B*T] row-major token ids */
+  inputIds: Int32Array;
+  /** [B*T] 1 = real token, 0 = padding */
+  attentionMask: Int32Array;
+  /** [B*T] 1 = label position */
+  lossMask: Int32Array;
+  B: number;
+  T: number;
+  /** source line of each row, for tracing a bad batch back to the data */
+  lines: number[];
+}
+
+export function collate(rows: TokenizedRow[], padId: number, opts: { padTo?: number } = {}): Batch {
+  if (rows.length === 0) throw new Error('collate: empty batch');
+  if (!Number.isInteger(padId) || padId < 0) throw new Error(`collate: padId must be a non-negative integer, got ${padId}`);
+  let T = 0;
+  for (const r of rows) T = Math.max(T, r.ids.length);
+  if (opts.padTo !== undefined) {
+    if (opts.padTo < T) throw new Error(`collate: padTo ${opts.padTo} is shorter than the longest row (${T})`);
+    T = opts.padTo;
+  }
+  const B = rows.length;
+  const inputIds = new Int32Array(B * T).fill(padId);
+  const attentionMask = new Int32Array(B * T);
+  const lossMask = new Int32Array(B * T);
+  rows.forEach((r, b) => {
+    inputIds.set(r.ids, b * T);
+    attentionMask.fill(1, b * T, b * T + r.ids.length);
+    for (let t = 0; t < r.ids.length; t++) lossMask[b * T + t] = r.lossMask[t]!;
+  });
+  return { inputIds, attentionMask, lossMask, B, T, lines: rows.map((r) => r.line) };
+}
+
+/** Consecutive batches of `batchSize` rows in the given order; the last one is shorter unless dropLast. */
+export function makeBatches(rows: TokenizedRow[], batchSize: number, padId: number, opts: { dropLast?: boolean } = {}): Batch[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`makeBatches: batchSize must be a positive integer, got ${batchSize}`);
+  const out: Batch[] = [];
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const chunk = rows.slice(i, i + batchSize);
+    if (chunk.length < batchSize && opts.dropLast) break;
+    out.push(collate(chunk, padId));
+  }
+  return out;
+}
+
+/** Number of label positions that enter the loss (t >= 1), the denominator of the mean CE. */
+export function countLabels(batch: Batch): number {
+  let n = 0;
+  for (let b = 0; b < batch.B; b++) for (let t = 1; t < batch.T; t++) n += batch.lossMask[b * batch.T + t]!;
+  return n;
+}
