@@ -146,3 +146,25 @@ export function f16ToFloat32(src: Uint16Array): Float32Array {
   for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]!);
   return out;
 }
+
+/** Round float32 values to the nearest bfloat16 (ties to even), returned widened to float32. */
+export function roundToBf16(x: Float32Array): Float32Array {
+  const out = Float32Array.from(x);
+  const u = new Uint32Array(out.buffer);
+  for (let i = 0; i < u.length; i++) {
+    const v = u[i]!;
+    if ((v & 0x7f800000) === 0x7f800000) continue; // inf / nan
+    u[i] = (v + 0x7fff + ((v >>> 16) & 1)) & 0xffff0000;
+  }
+  return out;
+}
+
+/** Round values to the nearest float16, returned widened to float32. */
+export function roundToF16(x: Float32Array): Float32Array {
+  return Float32Array.from(x, (v) => halfToFloat(floatToHalf(v)));
+}
+
+/** Round to the given checkpoint dtype (identity for float32). */
+export function roundToDtype(x: Float32Array, dtype: 'float32' | 'bfloat16' | 'float16'): Float32Array {
+  return dtype === 'bfloat16' ? roundToBf16(x) : dtype === 'float16' ? roundToF16(x) : x;
+}

@@ -42,7 +42,7 @@ export interface ModelConfig {
   normPlusOne: boolean;
   /** Gemma2/3: extra norms after attention and around the MLP */
   sandwichNorms: boolean;
-  /** multiply embeddings by this (Gemma: sqrt(hidden_size)); 1 otherwise */
+  /** multiply embeddings by this (Gemma: sqrt(hidden_size) rounded to bufferDtype, as HF does); 1 otherwise */
   embedScale: number;
   /** attention score scale (1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar)) */
   attnScale: number;
@@ -51,6 +51,12 @@ export interface ModelConfig {
   /** per layer: 'full' or 'sliding' */
   layerTypes: ('full' | 'sliding')[];
   slidingWindow?: number;
+  /**
+   * dtype the checkpoint was published in (config `dtype` / `torch_dtype`). Hugging Face loads a bf16/f16
+   * checkpoint's float buffers in that dtype, so the rotary inverse frequencies and Gemma's embedding scale are
+   * rounded to it even when the model then runs in float32; we reproduce that rounding.
+   */
+  bufferDtype: 'float32' | 'bfloat16' | 'float16';
   bosTokenId?: number;
   eosTokenIds: number[];
   padTokenId?: number;

@@ -116,8 +116,8 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
     const past = b.sub(S, b.squeeze(qLen, [0]));
     pos = b.cast(b.range(past, S, b.scalar(1, 'int64'), ['T']), b.float); // [T]
   }
-  const ropeFull = ropeCosSin(b, pos, cfg.rope, hd);
-  const ropeLocal = cfg.ropeLocal ? ropeCosSin(b, pos, cfg.ropeLocal, hd) : ropeFull;
+  const ropeFull = ropeCosSin(b, pos, cfg.rope, hd, cfg.bufferDtype);
+  const ropeLocal = cfg.ropeLocal ? ropeCosSin(b, pos, cfg.ropeLocal, hd, cfg.bufferDtype) : ropeFull;
   // broadcast [.., T, hd] against [B, KVH, rep|1, T, hd]
   const ropeFor = (r: { cos: Value; sin: Value }) =>
     inp.positions ? { cos: b.unsqueeze(r.cos, [1, 2]), sin: b.unsqueeze(r.sin, [1, 2]) } : r;

@@ -1,11 +1,12 @@
 // Rotary position embeddings: inverse frequencies (with Llama-3 / linear scaling) and the in-graph cos/sin.
 // cos/sin are computed from the positions inside each graph instead of baked tables, so graphs stay small.
 
+import { roundToDtype } from '../engine/dtype';
 import type { Builder } from '../engine/builder';
 import type { Value } from '../engine/ir';
 import type { RopeConfig } from './config';
 
-export function inverseFrequencies(rope: RopeConfig, headDim: number): Float32Array {
+export function inverseFrequencies(rope: RopeConfig, headDim: number, bufferDtype: 'float32' | 'bfloat16' | 'float16' = 'float32'): Float32Array {
   const half = headDim / 2;
   const inv = new Float64Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / rope.theta ** ((2 * i) / headDim);
@@ -28,15 +29,16 @@ export function inverseFrequencies(rope: RopeConfig, headDim: number): Float32Ar
       }
     }
   }
-  return Float32Array.from(inv);
+  // HF keeps inv_freq as a buffer in the checkpoint's dtype (see ModelConfig.bufferDtype)
+  return roundToDtype(Float32Array.from(inv), bufferDtype);
 }
 
 /**
  * cos and sin [..positions, headDim] for float positions `pos` (any shape), HF layout: the half-dim angles
  * repeated twice (emb = cat(freqs, freqs)).
  */
-export function ropeCosSin(b: Builder, pos: Value, rope: RopeConfig, headDim: number): { cos: Value; sin: Value } {
-  const inv = b.tensor(b.float, [headDim / 2], inverseFrequencies(rope, headDim), 'rope_inv_freq');
+export function ropeCosSin(b: Builder, pos: Value, rope: RopeConfig, headDim: number, bufferDtype: 'float32' | 'bfloat16' | 'float16' = 'float32'): { cos: Value; sin: Value } {
+  const inv = b.tensor(b.float, [headDim / 2], inverseFrequencies(rope, headDim, bufferDtype), 'rope_inv_freq');
   const angles = b.mul(b.unsqueeze(pos, [pos.rank]), inv);
   const emb = b.concat([angles, angles], pos.rank);
   return { cos: b.cos(emb), sin: b.sin(emb) };
