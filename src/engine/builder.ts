@@ -32,7 +32,7 @@ export class Builder {
   tensor(dtype: DType, shape: number[], values: ArrayLike<number> | ArrayLike<bigint>, name?: string): Value {
     const data = typedArrayFor(dtype, values.length);
     if (data instanceof BigInt64Array) {
-      for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i] as number | bigint);
+      for (let i = 0; i < values.length; i++) data[i] = toInt64(values[i] as number | bigint);
     } else {
       (data as Float32Array).set(values as ArrayLike<number>);
     }
@@ -294,6 +294,22 @@ export class Builder {
     if (lead > 0) out = this.reduceSum(out, [...Array(lead).keys()], false);
     return out;
   }
+}
+
+const I64_MAX = 2n ** 63n - 1n;
+const I64_MIN = -(2n ** 63n);
+
+/**
+ * Saturate to int64: INT64_MAX written as a JS number is 2^63, which BigInt64Array would silently wrap to
+ * INT64_MIN (a slice "to the end" would become empty). ±Infinity saturate too; other non-integers throw.
+ */
+function toInt64(v: number | bigint): bigint {
+  if (typeof v === 'number') {
+    if (v >= 2 ** 63) return I64_MAX;
+    if (v < -(2 ** 63)) return I64_MIN;
+    return BigInt(v);
+  }
+  return v > I64_MAX ? I64_MAX : v < I64_MIN ? I64_MIN : v;
 }
 
 function castCode(to: DType): number {
