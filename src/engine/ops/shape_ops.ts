@@ -7,7 +7,8 @@ import type { Dim, Shape, Value } from '../ir';
 import { defineOp } from './registry';
 import { constInts } from './reduce';
 
-const BIG = 2 ** 31;
+// an end at or past INT32_MAX means "to the end of the axis" (INT32_MAX itself is the usual sentinel)
+const BIG = 2 ** 31 - 1;
 
 function constOrNull(b: Builder, v: Value | null | undefined): number[] | null {
   const t = v ? b.g.initializers.get(v) : undefined;
