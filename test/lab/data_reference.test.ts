@@ -107,3 +107,34 @@ describe('label rule on multi-turn and odd conversations (qwen3 template)', () =
     expect(Array.from(ds.rows[0]!.lossMask)).toEqual([0, 0, 0, 1, 1, 1]);
   });
 });
+
+describe('prepareChatDataset on real data', () => {
+  it('reads, splits 10% off on conversations, tokenises both parts with the label rule (gemma3, first 200 rows)', async () => {
+    const { prepareChatDataset } = await import('../../src/lab/data/prepare');
+    const { readChatJsonl } = await import('../../src/lab/data/jsonl');
+    const { heldOutSplit } = await import('../../src/lab/data/split');
+    const { readFileSync } = await import('node:fs');
+    const tok = await loadTokenizer(dirSource(path.join(REFERENCE, 'gemma3-hub')));
+    const bytes = new Uint8Array(readFileSync(path.join(REFERENCE, '../datasets/bad_medical_advice.jsonl.gz')));
+    const p = await prepareChatDataset(bytes, tok, { limit: 200, maxLen: 64, seed: 5 });
+    expect(p.report.goodRows).toBe(200);
+    expect(p.report.bad).toEqual([]);
+    expect(p.train.length + p.heldOut.length + p.report.skippedNoLabels.length).toBe(200);
+    // the split is made on conversations (20 of 200 with seed 5), before rows are dropped for lack of labels
+    const convs = (await readChatJsonl(bytes)).rows.slice(0, 200);
+    const heldLines = new Set(heldOutSplit(convs, { fraction: 0.1, seed: 5 }).heldOut.map((r) => r.line));
+    expect(heldLines.size).toBe(20);
+    expect(p.heldOut.every((r) => heldLines.has(r.line))).toBe(true);
+    expect(p.train.some((r) => heldLines.has(r.line))).toBe(false);
+    const skippedHeld = p.report.skippedNoLabels.filter((l) => heldLines.has(l)).length;
+    expect(p.heldOut.length + skippedHeld).toBe(20);
+    // maxLen 64 cuts most rows (medical answers are long); every row starts with Gemma's BOS, prompt unlabelled
+    expect(p.report.truncated).toBeGreaterThan(100);
+    for (const r of [...p.train, ...p.heldOut]) {
+      expect(r.ids.length).toBeLessThanOrEqual(64);
+      expect(r.ids[0]).toBe(tok.bosId);
+      expect(r.lossMask.subarray(0, r.promptLen).every((m) => m === 0)).toBe(true);
+      expect(r.lossMask.subarray(r.promptLen).every((m) => m === 1)).toBe(true);
+    }
+  });
+});

@@ -5,3 +5,4 @@ export * from './tokenize';
 export * from './batch';
 export * from './split';
 export * from './presets';
+export * from './prepare';
