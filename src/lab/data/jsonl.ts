@@ -35,7 +35,7 @@ export interface ChatDataset {
   name: string;
   rows: ChatRow[];
   bad: BadRow[];
-  /** number of lines in the file, blank ones included */
+  /** number of the last non-blank line (the file's line count, give or take trailing blank lines) */
   lines: number;
 }
 
