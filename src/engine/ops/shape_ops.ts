@@ -50,7 +50,11 @@ defineOp({
         const numOut = (known.filter((d) => typeof d === 'number') as number[]).reduce((p, q) => p * q, 1);
         const symOut = known.filter((d) => typeof d === 'string');
         const rest = sym.filter((d) => !symOut.includes(d));
-        out[minus] = rest.length === 1 && numIn === numOut ? rest[0]! : b.g.freshDim('r');
+        if (rest.length === 0 && symOut.length === sym.length && numIn % numOut === 0) {
+          // the symbols cancel (e.g. [B,3,4] -> [0,-1]): the -1 is static. A fresh symbol here would be assumed
+          // never to be 1, and a broadcast against it would then lose its gradient reduction.
+          out[minus] = numIn / numOut;
+        } else out[minus] = rest.length === 1 && numIn === numOut ? rest[0]! : b.g.freshDim('r');
       }
     }
     return [{ dtype: x!.dtype, shape: out }];
