@@ -66,7 +66,7 @@ export class WeightStore {
       // eslint-disable-next-line no-undef
       const buf = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
       const bytes = new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength);
-      if (size === bytes.byteLength) device.queue.writeBuffer(buf, 0, bytes);
+      if (size === bytes.byteLength) device.queue.writeBuffer(buf, 0, bytes as Uint8Array<ArrayBuffer>);
       else {
         const padded = new Uint8Array(size);
         padded.set(bytes);
@@ -159,7 +159,11 @@ export class CompiledGraph {
     for (const name of this.feedNames) {
       const f = feeds[name];
       if (!f) throw new Error(`missing input '${name}' (this graph needs: ${this.feedNames.join(', ')})`);
-      all[name] = f instanceof ort.Tensor ? f : new ort.Tensor(f.dtype as 'float32', f.data as Float32Array, f.shape);
+      if (f instanceof ort.Tensor) all[name] = f;
+      else {
+        const t = f as TensorData;
+        all[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.shape);
+      }
     }
     for (const w of this.weights) all[w.name] = await this.store!.tensor(w.key);
     const names = fetch ?? this.outputs.map((o) => o.name);
