@@ -110,14 +110,14 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
   const ref = inp.ids ?? opts.from!.hidden;
   const qLen = b.gather(b.shapeOf(ref), b.ints([1]), 0);
   let pos: Value;
-  if (inp.positions) pos = b.cast(inp.positions, b.float);
+  if (inp.positions) pos = inp.positions;
   else {
     const S = b.squeeze(b.gather(b.shapeOf(inp.mask), b.ints([1]), 0), [0]);
     const past = b.sub(S, b.squeeze(qLen, [0]));
-    pos = b.cast(b.range(past, S, b.scalar(1, 'int64'), ['T']), b.float); // [T]
+    pos = b.range(past, S, b.scalar(1, 'int64'), ['T']); // [T]
   }
-  const ropeFull = ropeCosSin(b, pos, cfg.rope, hd, cfg.bufferDtype);
-  const ropeLocal = cfg.ropeLocal ? ropeCosSin(b, pos, cfg.ropeLocal, hd, cfg.bufferDtype) : ropeFull;
+  const ropeFull = ropeCosSin(b, pos, ...model.ropeTable(b, 'full'));
+  const ropeLocal = cfg.ropeLocal ? ropeCosSin(b, pos, ...model.ropeTable(b, 'local')) : ropeFull;
   // broadcast [.., T, hd] against [B, KVH, rep|1, T, hd]
   const ropeFor = (r: { cos: Value; sin: Value }) =>
     inp.positions ? { cos: b.unsqueeze(r.cos, [1, 2]), sin: b.unsqueeze(r.sin, [1, 2]) } : r;

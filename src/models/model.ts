@@ -7,6 +7,7 @@ import { WeightStore } from '../engine/runtime/session';
 import type { Builder } from '../engine/builder';
 import type { Value } from '../engine/ir';
 import type { ModelConfig } from './config';
+import { ropeTables } from './rope';
 import type { DenseTensor, EmbeddingWeight, LinearWeight, ModelWeights } from './weights';
 
 /** How a linear layer is fed to graphs: a dense [in, out] matrix, or MatMulNBits parts. */
@@ -17,6 +18,9 @@ export type LinearRef =
 export type EmbedRef =
   | { kind: 'dense'; key: string; vocab: number; dim: number }
   | { kind: 'q4-gather'; key: string; vocab: number; dim: number; blockSize: number; hasZeroPoints: boolean };
+
+/** rope tables cover min(max_position_embeddings, this) positions: training uses ≤ 512, chat a few thousand */
+export const ROPE_TABLE_MAX = 8192;
 
 const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LinearName = (typeof LINEARS)[number];
@@ -51,6 +55,13 @@ export class LoadedModel {
       }
     });
     m.registerVector('finalNorm', weights.finalNorm);
+    m.ropePositions = Math.min(config.maxPositions, ROPE_TABLE_MAX);
+    for (const [which, rope] of [['full', config.rope], ['local', config.ropeLocal]] as const) {
+      if (!rope) continue;
+      const t = ropeTables(rope, config.headDim, m.ropePositions, config.bufferDtype);
+      m.store.set(`rope.${which}.cos`, 'float32', [m.ropePositions, config.headDim / 2], t.cos);
+      m.store.set(`rope.${which}.sin`, 'float32', [m.ropePositions, config.headDim / 2], t.sin);
+    }
     if (weights.lmHead) m.lmHead = m.registerLinear('lmHead', weights.lmHead);
     else if (m.embed.kind !== 'dense') throw new Error('tied LM head needs a dense embedding; this export quantises the embedding but has no separate lm_head');
     return m;
@@ -88,6 +99,15 @@ export class LoadedModel {
     this.store.set('embed.scales', 'float32', [e.vocab, nb], scalesF32(e.scales));
     if (e.zeroPoints) this.store.set('embed.zp', 'uint8', [e.zeroPoints.length], e.zeroPoints);
     return { kind: 'q4-gather', key: 'embed', vocab: e.vocab, dim: e.dim, blockSize: e.blockSize, hasZeroPoints: !!e.zeroPoints };
+  }
+
+  /** positions covered by the rope tables */
+  ropePositions = 0;
+
+  /** the cos and sin tables [positions, headDim/2] of the full-attention or sliding-window rope */
+  ropeTable(b: Builder, which: 'full' | 'local'): [Value, Value] {
+    const dims = [this.ropePositions, this.config.headDim / 2];
+    return [b.g.weight(`rope.${which}.cos`, 'float32', dims), b.g.weight(`rope.${which}.sin`, 'float32', dims)];
   }
 
   /** graph input for a registered vector (norm scale, bias) */

@@ -34,14 +34,30 @@ export function inverseFrequencies(rope: RopeConfig, headDim: number, bufferDtyp
 }
 
 /**
- * cos and sin [..positions, headDim] for float positions `pos` (any shape), HF layout: the half-dim angles
- * repeated twice (emb = cat(freqs, freqs)).
+ * cos and sin tables [positions, headDim/2], computed on the CPU in float64 from the float32 angle HF uses
+ * (fround(inv_freq · position)). They are not computed in-graph: GPU sin/cos are approximations whose error grows
+ * with the argument (WGSL only bounds it on [-π, π]), which put 1e-4 errors into logits at a few dozen positions.
  */
-export function ropeCosSin(b: Builder, pos: Value, rope: RopeConfig, headDim: number, bufferDtype: 'float32' | 'bfloat16' | 'float16' = 'float32'): { cos: Value; sin: Value } {
-  const inv = b.tensor(b.float, [headDim / 2], inverseFrequencies(rope, headDim, bufferDtype), 'rope_inv_freq');
-  const angles = b.mul(b.unsqueeze(pos, [pos.rank]), inv);
-  const emb = b.concat([angles, angles], pos.rank);
-  return { cos: b.cos(emb), sin: b.sin(emb) };
+export function ropeTables(rope: RopeConfig, headDim: number, positions: number, bufferDtype: 'float32' | 'bfloat16' | 'float16' = 'float32'): { cos: Float32Array; sin: Float32Array } {
+  const inv = inverseFrequencies(rope, headDim, bufferDtype);
+  const half = headDim / 2;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      const a = Math.fround(inv[i]! * p);
+      cos[p * half + i] = Math.cos(a);
+      sin[p * half + i] = Math.sin(a);
+    }
+  }
+  return { cos, sin };
+}
+
+/** cos/sin [..pos, headDim] for int64 positions, gathered from half tables [P, headDim/2] (HF: cat(freqs, freqs)). */
+export function ropeCosSin(b: Builder, pos: Value, cosTable: Value, sinTable: Value): { cos: Value; sin: Value } {
+  const c = b.gather(cosTable, pos, 0);
+  const s = b.gather(sinTable, pos, 0);
+  return { cos: b.concat([c, c], pos.rank), sin: b.concat([s, s], pos.rank) };
 }
 
 /** x·cos + rotate_half(x)·sin over the last axis (rotate_half(x) = cat(-x2, x1)). */

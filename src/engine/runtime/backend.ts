@@ -18,6 +18,7 @@ export interface BackendInfo {
 
 export interface Backend extends BackendInfo {
   ort: Ort;
+  graphOptimizationLevel?: BackendOptions['graphOptimizationLevel'];
 }
 
 export interface BackendOptions {
@@ -25,6 +26,8 @@ export interface BackendOptions {
   /** URL prefix of ORT's .wasm/.mjs files (browsers); default: ORT's own resolution */
   wasmPaths?: string;
   numThreads?: number;
+  /** default ORT graph optimisation level for sessions on this backend */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' && typeof self === 'undefined';
@@ -54,7 +57,7 @@ async function init(opts: BackendOptions): Promise<Backend> {
   if (opts.numThreads) ort.env.wasm.numThreads = opts.numThreads;
   else if (typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated) ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
-  const base = { ort, ortVersion: ort.env.versions?.web ?? 'unknown', shaderF16: false };
+  const base = { ort, ortVersion: ort.env.versions?.web ?? 'unknown', shaderF16: false, graphOptimizationLevel: opts.graphOptimizationLevel };
   const prefer = opts.prefer ?? (isNode ? 'wasm' : 'webgpu');
   if (prefer === 'wasm') return { ...base, kind: 'wasm', reason: isNode ? 'Node runs the wasm EP' : 'wasm requested' };
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU } | undefined)?.gpu;

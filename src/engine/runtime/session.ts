@@ -117,7 +117,7 @@ export class CompiledGraph {
     const ort = backend.ort;
     const sessionOpts: OrtNS.InferenceSession.SessionOptions = {
       executionProviders: [backend.kind],
-      graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+      graphOptimizationLevel: opts.graphOptimizationLevel ?? backend.graphOptimizationLevel ?? 'all',
     };
     if (opts.gpuOutputs?.length && backend.kind === 'webgpu') {
       sessionOpts.preferredOutputLocation = Object.fromEntries(opts.gpuOutputs.map((n) => [n, 'gpu-buffer' as const]));

@@ -1,0 +1,24 @@
+// Browser entry of the reference check: the same runReference the Node suite uses, on the WebGPU EP.
+import { createBackend } from '../../src/engine/runtime/backend';
+import { runReference, type ReferenceFiles } from '../../src/models/reference_check';
+import { tokenizeReferenceText } from '../../src/lab/reference_tokenize';
+
+declare global {
+  interface Window {
+    steerlabReference(folderUrl: string, ortDist: string, optLevel?: 'disabled' | 'basic' | 'extended' | 'all'): Promise<unknown>;
+  }
+}
+
+window.steerlabReference = async (folderUrl, ortDist, optLevel) => {
+  const backend = await createBackend({ prefer: 'webgpu', wasmPaths: ortDist, graphOptimizationLevel: optLevel });
+  const files: ReferenceFiles = {
+    get: async (p) => {
+      const r = await fetch(folderUrl + p);
+      if (!r.ok) throw new Error(`${folderUrl}${p}: HTTP ${r.status}`);
+      return new Uint8Array(await r.arrayBuffer());
+    },
+    has: async (p) => (await fetch(folderUrl + p, { method: 'HEAD' })).ok,
+  };
+  const result = await runReference(files, backend, { tokenize: tokenizeReferenceText });
+  return { backend: backend.kind, reason: backend.reason, adapter: backend.adapter?.description ?? backend.adapter?.vendor, ...result };
+};
