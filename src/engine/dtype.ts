@@ -70,7 +70,8 @@ export function viewBytes(dtype: DType, bytes: Uint8Array): TypedArray {
   const bpe = BYTES_PER_ELEMENT[dtype];
   if (bytes.byteLength % bpe !== 0) throw new Error(`${bytes.byteLength} bytes is not a whole number of ${dtype} elements`);
   let buf = bytes;
-  if (bytes.byteOffset % bpe !== 0) buf = bytes.slice();
+  // copy unaligned views (Uint8Array.prototype.slice: Node Buffer's own slice() would not copy)
+  if (bytes.byteOffset % bpe !== 0) buf = Uint8Array.prototype.slice.call(bytes);
   const n = buf.byteLength / bpe;
   switch (dtype) {
     case 'float32':

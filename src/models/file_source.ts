@@ -1,0 +1,126 @@
+// Where model files come from: a local folder (Node, tests, the plan runner) or a Hugging Face repository over
+// HTTP (the browser; tests point baseUrl at a local server that plays the Hub). Both hand out bytes by the
+// file's path inside the repository.
+
+export interface FetchProgress {
+  path: string;
+  loaded: number;
+  /** from Content-Length; undefined when the server did not say */
+  total?: number;
+}
+
+export interface FileSource {
+  /** a label for messages: the folder or the repo id */
+  id: string;
+  get(path: string, onProgress?: (p: FetchProgress) => void): Promise<Uint8Array>;
+  has(path: string): Promise<boolean>;
+}
+
+/** Files of a local folder (Node only; fs is imported lazily so browser bundles never pull it in). */
+export function dirSource(dir: string): FileSource {
+  const load = async () => {
+    const fs = await import('node:fs/promises');
+    const path = await import('node:path');
+    return { fs, path };
+  };
+  return {
+    id: dir,
+    async get(p) {
+      const { fs, path } = await load();
+      try {
+        return new Uint8Array(await fs.readFile(path.join(dir, p)));
+      } catch {
+        throw new Error(`${dir} has no file ${p}`);
+      }
+    },
+    async has(p) {
+      const { fs, path } = await load();
+      return fs.access(path.join(dir, p)).then(() => true, () => false);
+    },
+  };
+}
+
+export interface HubOptions {
+  baseUrl?: string;
+  revision?: string;
+  /** a Hugging Face access token, for gated or private repositories */
+  token?: string;
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+export const HUB_URL = 'https://huggingface.co';
+
+/** Files of a Hub repository: `${baseUrl}/${repo}/resolve/${revision}/${path}` with streamed progress. */
+export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error(`"${repo}" is not a Hub repository id (expected owner/name)`);
+  const base = (opts.baseUrl ?? HUB_URL).replace(/\/$/, '');
+  const rev = opts.revision ?? 'main';
+  const f = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
+  const url = (p: string) => `${base}/${repo}/resolve/${encodeURIComponent(rev)}/${p.split('/').map(encodeURIComponent).join('/')}`;
+  const explain = (status: number, p: string) => {
+    if (status === 401 || status === 403) {
+      return `${repo} is gated or private (HTTP ${status} for ${p}): accept its license on huggingface.co and set an access token in the lab`;
+    }
+    if (status === 404) return `${repo} has no file ${p} (HTTP 404)`;
+    return `${repo}/${p}: HTTP ${status}`;
+  };
+  return {
+    id: repo,
+    async get(p, onProgress) {
+      let res: Response;
+      try {
+        res = await f(url(p), { headers, signal: opts.signal });
+      } catch (e) {
+        if ((e as Error).name === 'AbortError') throw e;
+        throw new Error(`could not reach ${base} for ${repo}/${p}: ${(e as Error).message} (offline, or blocked by the network)`);
+      }
+      if (!res.ok) throw new Error(explain(res.status, p));
+      const lenHeader = res.headers.get('content-length');
+      const total = lenHeader ? Number(lenHeader) : undefined;
+      if (!res.body) {
+        const buf = new Uint8Array(await res.arrayBuffer());
+        onProgress?.({ path: p, loaded: buf.byteLength, total });
+        return buf;
+      }
+      const reader = res.body.getReader();
+      const chunks: Uint8Array[] = [];
+      let loaded = 0;
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          throw new Error(`download of ${repo}/${p} broke off after ${loaded} bytes: ${(e as Error).message}`);
+        }
+        if (r.done) break;
+        chunks.push(r.value);
+        loaded += r.value.byteLength;
+        onProgress?.({ path: p, loaded, total });
+      }
+      // a compressed transfer reports the compressed length; only an identity body can be checked exactly
+      const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+      if (total !== undefined && !encoded && loaded !== total) {
+        throw new Error(`download of ${repo}/${p} is truncated: got ${loaded} of ${total} bytes`);
+      }
+      const out = new Uint8Array(loaded);
+      let o = 0;
+      for (const c of chunks) {
+        out.set(c, o);
+        o += c.byteLength;
+      }
+      return out;
+    },
+    async has(p) {
+      try {
+        const res = await f(url(p), { method: 'HEAD', headers, signal: opts.signal });
+        if (res.status === 401 || res.status === 403) throw new Error(explain(res.status, p));
+        return res.ok;
+      } catch (e) {
+        if ((e as Error).message.includes('gated')) throw e;
+        return false;
+      }
+    },
+  };
+}

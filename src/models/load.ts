@@ -1,0 +1,77 @@
+// Loads a model's config and weights from any FileSource: safetensors first (exact weights), else an ONNX
+// export (onnx-community layout: onnx/model_q4f16.onnx, model_q4.onnx, model.onnx, with external data).
+
+import type { ModelConfig } from './config';
+import { parseHfConfig } from './config_parse';
+import type { FetchProgress, FileSource } from './file_source';
+import { weightsFromOnnx } from './onnx_weights';
+import { readSafetensors } from './safetensors';
+import { weightsFromSafetensors } from './safetensors_weights';
+import type { ModelWeights } from './weights';
+
+export const ONNX_CANDIDATES = ['onnx/model_q4f16.onnx', 'onnx/model_q4.onnx', 'onnx/model.onnx', 'model_q4f16.onnx', 'model_q4.onnx', 'model.onnx'];
+
+export interface LoadOptions {
+  prefer?: 'safetensors' | 'onnx';
+  /** a specific ONNX file in the repository */
+  onnxFile?: string;
+  onProgress?: (p: FetchProgress) => void;
+}
+
+export interface LoadedFiles {
+  config: ModelConfig;
+  weights: ModelWeights;
+  format: string;
+  /** bytes downloaded or read */
+  bytes: number;
+}
+
+export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promise<LoadedFiles> {
+  let bytes = 0;
+  const get = async (p: string) => {
+    const b = await src.get(p, opts.onProgress);
+    bytes += b.byteLength;
+    return b;
+  };
+  if (!(await src.has('config.json'))) throw new Error(`${src.id} has no config.json`);
+  let cfgJson: unknown;
+  try {
+    cfgJson = JSON.parse(new TextDecoder().decode(await get('config.json')));
+  } catch (e) {
+    throw new Error(`${src.id}/config.json is not valid JSON: ${(e as Error).message}`);
+  }
+  const config = parseHfConfig(cfgJson, `${src.id}/config.json`);
+
+  const trySafetensors = async (): Promise<LoadedFiles | null> => {
+    if (await src.has('model.safetensors')) {
+      const w = weightsFromSafetensors(config, readSafetensors(await get('model.safetensors'), 'model.safetensors'));
+      return { config, weights: w, format: 'safetensors', bytes };
+    }
+    if (await src.has('model.safetensors.index.json')) {
+      const idx = JSON.parse(new TextDecoder().decode(await get('model.safetensors.index.json'))) as { weight_map?: Record<string, string> };
+      if (!idx.weight_map) throw new Error(`${src.id}/model.safetensors.index.json has no weight_map`);
+      const tensors = new Map<string, { dtype: string; shape: number[]; data: Float32Array }>();
+      for (const shard of [...new Set(Object.values(idx.weight_map))]) {
+        for (const [k, v] of readSafetensors(await get(shard), shard)) tensors.set(k, v);
+      }
+      return { config, weights: weightsFromSafetensors(config, tensors, 'sharded safetensors'), format: 'safetensors (sharded)', bytes };
+    }
+    return null;
+  };
+  const tryOnnx = async (): Promise<LoadedFiles | null> => {
+    const candidates = opts.onnxFile ? [opts.onnxFile] : ONNX_CANDIDATES;
+    for (const file of candidates) {
+      if (!(await src.has(file))) continue;
+      const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
+      const weights = await weightsFromOnnx(config, await get(file), (loc) => get(dir + loc), file);
+      return { config, weights, format: `onnx (${file})`, bytes };
+    }
+    return null;
+  };
+  const order = opts.prefer === 'onnx' || opts.onnxFile ? [tryOnnx, trySafetensors] : [trySafetensors, tryOnnx];
+  for (const attempt of order) {
+    const r = await attempt();
+    if (r) return r;
+  }
+  throw new Error(`${src.id} has no weights steerlab can read (looked for model.safetensors, model.safetensors.index.json, ${ONNX_CANDIDATES.join(', ')})`);
+}
