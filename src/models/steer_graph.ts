@@ -69,12 +69,14 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
 
   /** steered and (on request) unsteered final hidden states of one batch, sharing blocks 0..L */
   const passes = (prefix: string, wantChat: boolean) => {
-    const mask = g.input(`${prefix}mask`, 'int64', ['B', 'T']);
+    // each batch gets its own dim names: ORT plans memory assuming equal dim_params are equal sizes
+    const [B, T] = [`${prefix}B`, `${prefix}T`];
+    const mask = g.input(`${prefix}mask`, 'int64', [B, T]);
     let cut: Value;
     let ids: Value | undefined;
-    if (spec.fromCache) cut = g.input(`${prefix}hidden`, 'float32', ['B', 'T', d]);
+    if (spec.fromCache) cut = g.input(`${prefix}hidden`, 'float32', [B, T, d]);
     else {
-      ids = g.input(`${prefix}ids`, 'int64', ['B', 'T']);
+      ids = g.input(`${prefix}ids`, 'int64', [B, T]);
       cut = buildDecoder(b, model, { ids, mask }, { cutAfter: L, lora }).cut!;
     }
     const steered = buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, steer, lora }).final!;

@@ -1,0 +1,210 @@
+// Trains a steering vector (SCIENCE.md): v starts at zero (or a given vector), the graph applies α·v at the
+// output of block L, the loss is CE on the training rows plus λ·KL(p_chat ‖ p_steered) on KL rows (one KL
+// batch per micro-batch, cycling through the KL set), AdamW with HF's linear warm-up schedule, gradients
+// averaged over `accumulation` micro-batches, a checkpoint of v every k steps. Deterministic given the seed,
+// so a run resumed from its saved state continues exactly as an uninterrupted one.
+
+import { CompiledGraph } from '../../engine/runtime/session';
+import type { LoadedModel } from '../../models/model';
+import { buildSteerGraph } from '../../models/steer_graph';
+import { collate } from '../data/batch';
+import { epochOrder } from '../data/split';
+import type { TokenizedRow } from '../data/tokenize';
+import { Rng, deriveSeed } from '../rng';
+import { batchFeeds, f32, klIndexFeed, norm, scalar } from '../feeds';
+import { adamState, adamwStep, linearWarmup, PAPER_ADAMW, type AdamState, type AdamWConfig } from './optim';
+
+export interface TrainConfig {
+  layer: number;
+  /** steering scale α (paper: 256); norms shown are ‖α·v‖ */
+  alpha: number;
+  microBatch: number;
+  accumulation: number;
+  /** epochs over the training rows, unless `steps` is given */
+  epochs?: number;
+  steps?: number;
+  warmup: number;
+  optim: AdamWConfig;
+  /** KL weight λ per token (0 = the general solution) */
+  lambdaKl: number;
+  klBatch: number;
+  checkpointEvery: number;
+  seed: number;
+  /** start from this raw vector v (the remove-KL continuation) */
+  init?: Float32Array;
+}
+
+export const DEFAULT_TRAIN: Omit<TrainConfig, 'layer'> = {
+  alpha: 256,
+  microBatch: 4,
+  accumulation: 4,
+  epochs: 2,
+  warmup: 5,
+  optim: PAPER_ADAMW,
+  lambdaKl: 0,
+  klBatch: 8,
+  checkpointEvery: 5,
+  seed: 42,
+};
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  ce: number;
+  kl: number;
+  norm: number;
+  lr: number;
+}
+
+export interface Checkpoint {
+  step: number;
+  /** raw v (effective vector = α·v) */
+  v: Float32Array;
+}
+
+/** Everything needed to resume: plain data (typed arrays), storable in IndexedDB or JSON. */
+export interface TrainState {
+  step: number;
+  totalSteps: number;
+  v: Float32Array;
+  adam: AdamState;
+  history: StepRecord[];
+  checkpoints: Checkpoint[];
+}
+
+export interface TrainProgress extends StepRecord {
+  totalSteps: number;
+  tokensPerSec: number;
+  etaSec: number;
+}
+
+export interface TrainResult {
+  state: TrainState;
+  cancelled: boolean;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: TrainProgress) => void;
+  onCheckpoint?: (c: Checkpoint, state: TrainState) => void | Promise<void>;
+  /** continue from a saved state instead of starting fresh */
+  resume?: TrainState;
+}
+
+export class SteeringTrainer {
+  private constructor(
+    readonly model: LoadedModel,
+    readonly cfg: TrainConfig,
+    private readonly graph: CompiledGraph,
+    private readonly train: TokenizedRow[],
+    private readonly kl: TokenizedRow[],
+    private readonly padId: number,
+  ) {}
+
+  static async create(model: LoadedModel, cfg: TrainConfig, data: { train: TokenizedRow[]; kl?: TokenizedRow[]; padId: number }): Promise<SteeringTrainer> {
+    if (!data.train.length) throw new Error('training set is empty');
+    if (cfg.lambdaKl > 0 && !data.kl?.length) throw new Error(`λ = ${cfg.lambdaKl} needs KL data, and the KL set is empty`);
+    for (const [k, v] of Object.entries({ microBatch: cfg.microBatch, accumulation: cfg.accumulation, klBatch: cfg.klBatch, checkpointEvery: cfg.checkpointEvery })) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`train.${k} must be a positive integer, got ${v}`);
+    }
+    const sg = buildSteerGraph(model, { layer: cfg.layer, ce: true, kl: cfg.lambdaKl > 0 ? 'separate' : undefined, grads: ['total'] });
+    const graph = await CompiledGraph.create(model.store.backend, sg.graph, model.store);
+    // the KL set is walked in one fixed seeded order
+    const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
+    return new SteeringTrainer(model, cfg, graph, data.train, kl, data.padId);
+  }
+
+  get microBatchesPerEpoch(): number {
+    return Math.ceil(this.train.length / this.cfg.microBatch);
+  }
+
+  get totalSteps(): number {
+    if (this.cfg.steps !== undefined) return this.cfg.steps;
+    return Math.ceil((this.microBatchesPerEpoch * (this.cfg.epochs ?? 1)) / this.cfg.accumulation);
+  }
+
+  /** rows of global micro-batch g (epochs follow each other, each in its own seeded order) */
+  private microRows(g: number): TokenizedRow[] {
+    const per = this.microBatchesPerEpoch;
+    const order = epochOrder(this.train, this.cfg.seed, Math.floor(g / per));
+    const j = g % per;
+    return order.slice(j * this.cfg.microBatch, (j + 1) * this.cfg.microBatch);
+  }
+
+  private klRows(g: number): TokenizedRow[] {
+    const n = this.kl.length;
+    return Array.from({ length: this.cfg.klBatch }, (_, i) => this.kl[(g * this.cfg.klBatch + i) % n]!);
+  }
+
+  initialState(): TrainState {
+    const d = this.model.config.hiddenSize;
+    const v = this.cfg.init ? Float32Array.from(this.cfg.init) : new Float32Array(d);
+    if (v.length !== d) throw new Error(`initial vector has ${v.length} dimensions, the model has ${d}`);
+    return { step: 0, totalSteps: this.totalSteps, v, adam: adamState(d), history: [], checkpoints: [] };
+  }
+
+  async run(opts: RunOptions = {}): Promise<TrainResult> {
+    const cfg = this.cfg;
+    const state = opts.resume ? cloneState(opts.resume) : this.initialState();
+    const total = this.totalSteps;
+    const d = this.model.config.hiddenSize;
+    const t0 = performance.now();
+    let tokens = 0;
+    const startStep = state.step;
+    while (state.step < total) {
+      const grad = new Float64Array(d);
+      let loss = 0;
+      let ce = 0;
+      let kl = 0;
+      for (let a = 0; a < cfg.accumulation; a++) {
+        if (opts.signal?.aborted) return { state, cancelled: true };
+        const g = state.step * cfg.accumulation + a;
+        const batch = collate(this.microRows(g), this.padId);
+        const feeds = { ...batchFeeds(batch), v: f32([d], state.v), alpha: scalar(cfg.alpha) };
+        tokens += batch.B * batch.T;
+        if (cfg.lambdaKl > 0) {
+          const kb = collate(this.klRows(g), this.padId);
+          Object.assign(feeds, batchFeeds(kb, 'kl_', false), { kl_index: klIndexFeed(kb), lambda: scalar(cfg.lambdaKl) });
+          tokens += kb.B * kb.T;
+        }
+        const out = await this.graph.run(feeds);
+        const gv = out.grad_total!.data as Float32Array;
+        for (let i = 0; i < d; i++) grad[i]! += gv[i]! / cfg.accumulation;
+        const c = out.ce!.data[0] as number;
+        const k = cfg.lambdaKl > 0 ? (out.kl!.data[0] as number) : 0;
+        ce += c / cfg.accumulation;
+        kl += k / cfg.accumulation;
+        loss += (c + cfg.lambdaKl * k) / cfg.accumulation;
+      }
+      const lr = cfg.optim.lr * linearWarmup(state.step, cfg.warmup, total);
+      adamwStep(state.v, grad, state.adam, cfg.optim, lr);
+      state.step += 1;
+      const rec: StepRecord = { step: state.step, loss, ce, kl, norm: cfg.alpha * norm(state.v), lr };
+      state.history.push(rec);
+      const elapsed = (performance.now() - t0) / 1000;
+      const done = state.step - startStep;
+      opts.onProgress?.({ ...rec, totalSteps: total, tokensPerSec: tokens / Math.max(elapsed, 1e-9), etaSec: (elapsed / done) * (total - state.step) });
+      if (state.step % cfg.checkpointEvery === 0 || state.step === total) {
+        const c = { step: state.step, v: Float32Array.from(state.v) };
+        state.checkpoints.push(c);
+        await opts.onCheckpoint?.(c, state);
+      }
+    }
+    return { state, cancelled: false };
+  }
+
+  async release(): Promise<void> {
+    await this.graph.release();
+  }
+}
+
+export function cloneState(s: TrainState): TrainState {
+  return {
+    step: s.step,
+    totalSteps: s.totalSteps,
+    v: Float32Array.from(s.v),
+    adam: { m: Float32Array.from(s.adam.m), v: Float32Array.from(s.adam.v), t: s.adam.t },
+    history: s.history.map((h) => ({ ...h })),
+    checkpoints: s.checkpoints.map((c) => ({ step: c.step, v: Float32Array.from(c.v) })),
+  };
+}
