@@ -1,0 +1,225 @@
+// Runs a whole study from a plan: load the model and tokenizer, prepare the data, train every run (general,
+// KL-regularised, remove-KL continuations), then the sweeps, PCA and generations the plan asks for, and return
+// the report (plan, library versions, per-run curves/checkpoints/final vector, the numbers behind each plot).
+// File and network access come from the caller (`env`), so the same code runs in Node and in the worker.
+
+import type { Backend } from '../../engine/runtime/backend';
+import type { FileSource } from '../../models/file_source';
+import { loadModel } from '../../models/load';
+import { LoadedModel } from '../../models/model';
+import { loadTokenizer, type ChatTokenizer } from '../../models/tokenizer';
+import { prepareChatDataset } from '../data/prepare';
+import type { ChatInput } from '../data/jsonl';
+import type { TokenizedRow } from '../data/tokenize';
+import { sampleWithoutReplacement } from '../data/split';
+import { norm } from '../feeds';
+import { Generator } from '../generate';
+import { pcaTrajectories } from '../pca';
+import { KlEvaluator, LossEvaluator } from '../sweeps/evaluator';
+import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweeps';
+import { SteeringTrainer, type TrainState } from '../train/trainer';
+import { PAPER_ADAMW } from '../train/optim';
+import { toBase64Url } from '../vectors/base64url';
+import type { Plan } from './schema';
+
+export interface PlanEnv {
+  backend: Backend;
+  /** the model's files (folder or Hub repository named by plan.model) */
+  modelSource(plan: Plan): FileSource;
+  tokenizerSource?(plan: Plan): FileSource;
+  /** a dataset spec (preset name, path or URL) → something readChatJsonl reads */
+  dataset(spec: string, plan: Plan): Promise<ChatInput>;
+  /** FineWeb documents for plan.fineweb */
+  finewebDocs(plan: Plan, n: number): Promise<string[]>;
+  versions: Record<string, string>;
+  log?: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunReport {
+  lambda_kl: number;
+  init_from?: string;
+  loss_curve: { step: number; loss: number; ce: number; kl: number; norm: number }[];
+  ce: number;
+  kl: number;
+  checkpoint_norms: { step: number; norm: number }[];
+  /** raw v, little-endian float32, base64url; the effective vector is alpha · v */
+  final_vector: string;
+  final_norm: number;
+  /** mean per-token KL(p_chat ‖ p_steered) of the final vector on held KL rows (every run, λ = 0 included) */
+  kl_eval?: number;
+}
+
+export interface Report {
+  plan: Plan;
+  versions: Record<string, string>;
+  model: { id: string; format: string; layers: number; d_model: number; arch: string };
+  runs: Record<string, RunReport>;
+  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number }[]>;
+  stability?: Record<string, { eps: number; mean: number; sd: number }[]>;
+  stability_reference?: Record<string, { loss_trained: number; loss_chat: number }>;
+  fineweb?: Record<string, { norm: number; kl: number }[]>;
+  pca?: { explained_variance: number[]; explained_variance_ratio: number[]; coords: Record<string, number[][]> };
+  generate?: Record<string, { question: string; samples: string[] }[]>;
+  seconds: number;
+}
+
+export function vectorToBase64(v: Float32Array): string {
+  return toBase64Url(new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)));
+}
+
+/** FineWeb documents → rows tokenised WITHOUT a chat template (special tokens as the tokenizer adds them). */
+export function documentRows(tok: ChatTokenizer, docs: string[], maxTokens: number): TokenizedRow[] {
+  return docs.map((text, i) => {
+    const ids = tok.encode(text, { addSpecial: true }).slice(0, maxTokens);
+    return { line: i + 1, ids: Int32Array.from(ids), lossMask: new Uint8Array(ids.length), promptLen: 0, fullLen: ids.length, prefixFallback: false };
+  });
+}
+
+export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
+  const t0 = performance.now();
+  const log = env.log ?? (() => {});
+  const src = env.modelSource(plan);
+  log(`loading ${plan.model}`);
+  const files = await loadModel(src);
+  const model = LoadedModel.create(env.backend, files.config, files.weights, files.format);
+  const cfg = files.config;
+  if (plan.layer >= cfg.numLayers) throw new Error(`invalid plan: plan.layer ${plan.layer} is outside 0..${cfg.numLayers - 1} for ${plan.model}`);
+  const tok = await loadTokenizer(env.tokenizerSource?.(plan) ?? src);
+  const prep = (spec: string, rows: number | undefined) =>
+    env.dataset(spec, plan).then((input) => prepareChatDataset(input, tok, { labels: plan.train.labels, maxLen: plan.train.max_len, limit: rows, seed: plan.seed }));
+  log(`preparing ${plan.train.data}`);
+  const data = await prep(plan.train.data, plan.train.rows);
+  const klCache = new Map<string, TokenizedRow[]>();
+  const klRows = async (specs: string[]) => {
+    const out: TokenizedRow[] = [];
+    for (const s of specs) {
+      if (!klCache.has(s)) klCache.set(s, (await prep(s, plan.train.kl_rows)).train);
+      out.push(...klCache.get(s)!);
+    }
+    return out;
+  };
+
+  const report: Report = {
+    plan,
+    versions: env.versions,
+    model: { id: plan.model, format: files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch },
+    runs: {},
+    seconds: 0,
+  };
+  const finals = new Map<string, TrainState>();
+  for (const run of plan.runs) {
+    const init = run.init_from ? finals.get(run.init_from)!.v : undefined;
+    log(`training ${run.name} (λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''})`);
+    const trainer = await SteeringTrainer.create(
+      model,
+      {
+        layer: plan.layer,
+        alpha: plan.alpha,
+        microBatch: plan.train.batch,
+        accumulation: plan.train.accumulation,
+        epochs: run.steps !== undefined ? undefined : (run.epochs ?? plan.train.epochs),
+        steps: run.steps ?? (run.epochs !== undefined ? undefined : plan.train.steps),
+        warmup: plan.train.warmup,
+        optim: { ...PAPER_ADAMW, lr: plan.train.lr },
+        lambdaKl: run.lambda_kl,
+        klBatch: plan.train.kl_batch,
+        checkpointEvery: plan.train.checkpoint_every,
+        seed: plan.seed,
+        init,
+      },
+      { train: data.train, kl: run.lambda_kl > 0 ? await klRows(run.kl_data) : undefined, padId: tok.padId },
+    );
+    const { state, cancelled } = await trainer.run({ signal: env.signal });
+    await trainer.release();
+    if (cancelled) throw new DOMException('cancelled', 'AbortError');
+    finals.set(run.name, state);
+    const last = state.history.at(-1);
+    report.runs[run.name] = {
+      lambda_kl: run.lambda_kl,
+      ...(run.init_from ? { init_from: run.init_from } : {}),
+      loss_curve: state.history.map((h) => ({ step: h.step, loss: h.loss, ce: h.ce, kl: h.kl, norm: h.norm })),
+      ce: last?.ce ?? NaN,
+      kl: last?.kl ?? NaN,
+      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: plan.alpha * norm(c.v) })),
+      final_vector: vectorToBase64(state.v),
+      final_norm: plan.alpha * norm(state.v),
+    };
+  }
+  const effective = (name: string) => Float32Array.from(finals.get(name)!.v, (x) => x * plan.alpha);
+
+  // every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms
+  const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
+  if (klSpecs.length) {
+    const rows = (await klRows(klSpecs)).slice(0, 16);
+    const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
+    for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(run.name));
+    await kev.release();
+  }
+
+  if (plan.efficiency || plan.stability) {
+    const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
+    // SCIENCE.md: 100 training examples, seed 42
+    const ev = await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal });
+    if (plan.efficiency) {
+      report.efficiency = {};
+      for (const run of plan.runs) {
+        log(`efficiency: ${run.name}`);
+        const r = await efficiencySweep(ev, effective(run.name), { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
+        report.efficiency[run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}) }));
+      }
+    }
+    if (plan.stability) {
+      report.stability = {};
+      report.stability_reference = {};
+      for (const run of plan.runs) {
+        log(`stability: ${run.name}`);
+        const r = await stabilitySweep(ev, effective(run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
+        report.stability[run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
+        report.stability_reference[run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
+      }
+    }
+    await ev.release();
+  }
+
+  if (plan.fineweb) {
+    log(`fineweb: ${plan.fineweb.docs} documents`);
+    const docs = await env.finewebDocs(plan, plan.fineweb.docs);
+    const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal });
+    const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(r.name)]));
+    report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
+    await kev.release();
+  }
+
+  if (plan.pca) {
+    const runs = plan.pca.runs.map((name) => ({ name, checkpoints: finals.get(name)!.checkpoints.map((c) => c.v) }));
+    const r = pcaTrajectories(runs, { k: plan.pca.k });
+    report.pca = { explained_variance: r.explainedVariance, explained_variance_ratio: r.explainedVarianceRatio, coords: Object.fromEntries(r.projections.map((p) => [p.name, p.coords])) };
+  }
+
+  if (plan.generate) {
+    const gen = await Generator.create(model, plan.layer);
+    report.generate = {};
+    for (const name of plan.generate.runs) {
+      report.generate[name] = [];
+      for (const q of plan.generate.questions) {
+        const prompt = tok.applyChatTemplate([{ role: 'user', content: q }], { addGenerationPrompt: true });
+        const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
+          maxNewTokens: plan.generate.max_new_tokens,
+          temperature: plan.generate.temperature,
+          topP: 1,
+          seed: plan.seed,
+          eos: tok.eosIds,
+          strength: 1,
+          batch: plan.generate.samples,
+          signal: env.signal,
+        });
+        report.generate[name]!.push({ question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
+      }
+    }
+    await gen.release();
+  }
+  model.store.dispose();
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}

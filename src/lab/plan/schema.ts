@@ -1,0 +1,185 @@
+// The study plan: one JSON file that makes a whole experiment reproducible (`npm run lab -- PLAN.json`, and the
+// app's import/export). parsePlan validates it and names the offending field path in every error.
+
+export interface PlanTrain {
+  data: string;
+  rows?: number;
+  epochs?: number;
+  steps?: number;
+  lr: number;
+  batch: number;
+  accumulation: number;
+  max_len: number;
+  labels: 'assistant' | 'all';
+  warmup: number;
+  checkpoint_every: number;
+  kl_batch: number;
+  /** rows read from each KL dataset */
+  kl_rows?: number;
+}
+
+export interface PlanRun {
+  name: string;
+  lambda_kl: number;
+  kl_data: string[];
+  /** start from the final vector of this earlier run (the remove-KL continuation) */
+  init_from?: string;
+  epochs?: number;
+  steps?: number;
+}
+
+export interface Plan {
+  model: string;
+  hub_base_url?: string;
+  datasets_base_url?: string;
+  tokenizer?: string;
+  layer: number;
+  alpha: number;
+  seed: number;
+  train: PlanTrain;
+  runs: PlanRun[];
+  efficiency?: { scales: number[]; norms: number[]; rows: number };
+  stability?: { eps: number[]; seeds: number; rows: number };
+  fineweb?: { source: string; docs: number; max_tokens: number; norms: number[]; random_seeds: number[] };
+  pca?: { runs: string[]; k: number };
+  generate?: { questions: string[]; samples: number; max_new_tokens: number; temperature: number; runs: string[] };
+  report: string;
+}
+
+class PlanError extends Error {}
+
+type J = Record<string, unknown>;
+
+function obj(x: unknown, at: string): J {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new PlanError(`${at} must be an object`);
+  return x as J;
+}
+function str(o: J, k: string, at: string, def?: string): string {
+  const v = o[k] ?? def;
+  if (typeof v !== 'string' || !v) throw new PlanError(`${at}.${k} must be a non-empty string`);
+  return v;
+}
+function num(o: J, k: string, at: string, def?: number, opts: { int?: boolean; min?: number; max?: number } = {}): number {
+  const v = o[k] ?? def;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new PlanError(`${at}.${k} must be a number`);
+  if (opts.int && !Number.isInteger(v)) throw new PlanError(`${at}.${k} must be an integer`);
+  if (opts.min !== undefined && v < opts.min) throw new PlanError(`${at}.${k} must be >= ${opts.min}`);
+  if (opts.max !== undefined && v > opts.max) throw new PlanError(`${at}.${k} must be <= ${opts.max}`);
+  return v;
+}
+function optNum(o: J, k: string, at: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+  return o[k] === undefined ? undefined : num(o, k, at, undefined, opts);
+}
+function nums(o: J, k: string, at: string, def?: number[]): number[] {
+  const v = o[k] ?? def;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) throw new PlanError(`${at}.${k} must be a list of numbers`);
+  return v as number[];
+}
+function strs(o: J, k: string, at: string, def?: string[]): string[] {
+  let v = o[k] ?? def;
+  if (typeof v === 'string') v = [v];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new PlanError(`${at}.${k} must be a list of strings`);
+  return v as string[];
+}
+
+export function parsePlan(json: unknown): Plan {
+  try {
+    const p = obj(json, 'plan');
+    const t = obj(p.train, 'plan.train');
+    const train: PlanTrain = {
+      data: str(t, 'data', 'plan.train'),
+      rows: optNum(t, 'rows', 'plan.train', { int: true, min: 1 }),
+      epochs: optNum(t, 'epochs', 'plan.train', { min: 0 }),
+      steps: optNum(t, 'steps', 'plan.train', { int: true, min: 1 }),
+      lr: num(t, 'lr', 'plan.train', 1e-4, { min: 0 }),
+      batch: num(t, 'batch', 'plan.train', 4, { int: true, min: 1 }),
+      accumulation: num(t, 'accumulation', 'plan.train', 4, { int: true, min: 1 }),
+      max_len: num(t, 'max_len', 'plan.train', 256, { int: true, min: 2 }),
+      labels: (() => {
+        const l = t.labels ?? 'assistant';
+        if (l !== 'assistant' && l !== 'all') throw new PlanError('plan.train.labels must be "assistant" or "all"');
+        return l;
+      })(),
+      warmup: num(t, 'warmup', 'plan.train', 5, { int: true, min: 0 }),
+      checkpoint_every: num(t, 'checkpoint_every', 'plan.train', 5, { int: true, min: 1 }),
+      kl_batch: num(t, 'kl_batch', 'plan.train', 8, { int: true, min: 1 }),
+      kl_rows: optNum(t, 'kl_rows', 'plan.train', { int: true, min: 1 }),
+    };
+    if (train.epochs === undefined && train.steps === undefined) train.epochs = 2;
+    if (!Array.isArray(p.runs) || !p.runs.length) throw new PlanError('plan.runs must be a non-empty list');
+    const runs: PlanRun[] = p.runs.map((r0, i) => {
+      const at = `plan.runs[${i}]`;
+      const r = obj(r0, at);
+      const lambda = num(r, 'lambda_kl', at, 0, { min: 0 });
+      const run: PlanRun = {
+        name: str(r, 'name', at),
+        lambda_kl: lambda,
+        kl_data: lambda > 0 ? strs(r, 'kl_data', at, ['risky_financial_advice', 'extreme_sports', 'bad_legal_advice', 'non_med_aligned']) : [],
+        init_from: r.init_from === undefined ? undefined : str(r, 'init_from', at),
+        epochs: optNum(r, 'epochs', at, { min: 0 }),
+        steps: optNum(r, 'steps', at, { int: true, min: 1 }),
+      };
+      return run;
+    });
+    const names = new Set<string>();
+    runs.forEach((r, i) => {
+      if (names.has(r.name)) throw new PlanError(`plan.runs[${i}].name "${r.name}" is used twice`);
+      if (r.init_from && !names.has(r.init_from)) throw new PlanError(`plan.runs[${i}].init_from "${r.init_from}" names no earlier run`);
+      names.add(r.name);
+    });
+    const known = (list: string[], at: string) => list.forEach((n, i) => {
+      if (!names.has(n)) throw new PlanError(`${at}[${i}] "${n}" is not a run of this plan`);
+    });
+    const plan: Plan = {
+      model: str(p, 'model', 'plan'),
+      hub_base_url: p.hub_base_url === undefined ? undefined : str(p, 'hub_base_url', 'plan'),
+      datasets_base_url: p.datasets_base_url === undefined ? undefined : str(p, 'datasets_base_url', 'plan'),
+      tokenizer: p.tokenizer === undefined ? undefined : str(p, 'tokenizer', 'plan'),
+      layer: num(p, 'layer', 'plan', undefined, { int: true, min: 0 }),
+      alpha: num(p, 'alpha', 'plan', 256),
+      seed: num(p, 'seed', 'plan', 42, { int: true }),
+      train,
+      runs,
+      report: str(p, 'report', 'plan'),
+    };
+    if (p.efficiency !== undefined) {
+      const e = obj(p.efficiency, 'plan.efficiency');
+      plan.efficiency = { scales: nums(e, 'scales', 'plan.efficiency', [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]), norms: nums(e, 'norms', 'plan.efficiency', []), rows: num(e, 'rows', 'plan.efficiency', 100, { int: true, min: 1 }) };
+    }
+    if (p.stability !== undefined) {
+      const s = obj(p.stability, 'plan.stability');
+      plan.stability = { eps: nums(s, 'eps', 'plan.stability', [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]), seeds: num(s, 'seeds', 'plan.stability', 10, { int: true, min: 1 }), rows: num(s, 'rows', 'plan.stability', 100, { int: true, min: 1 }) };
+      if (plan.stability.eps.some((e) => e < 0 || e > 1)) throw new PlanError('plan.stability.eps values must lie in [0, 1]');
+    }
+    if (p.fineweb !== undefined) {
+      const f = obj(p.fineweb, 'plan.fineweb');
+      plan.fineweb = {
+        source: str(f, 'source', 'plan.fineweb', 'hub'),
+        docs: num(f, 'docs', 'plan.fineweb', 50, { int: true, min: 1 }),
+        max_tokens: num(f, 'max_tokens', 'plan.fineweb', 512, { int: true, min: 2 }),
+        norms: nums(f, 'norms', 'plan.fineweb'),
+        random_seeds: nums(f, 'random_seeds', 'plan.fineweb', [0, 1, 2]),
+      };
+    }
+    if (p.pca !== undefined) {
+      const c = obj(p.pca, 'plan.pca');
+      plan.pca = { runs: strs(c, 'runs', 'plan.pca', runs.map((r) => r.name)), k: num(c, 'k', 'plan.pca', 5, { int: true, min: 1 }) };
+      known(plan.pca.runs, 'plan.pca.runs');
+    }
+    if (p.generate !== undefined) {
+      const g = obj(p.generate, 'plan.generate');
+      plan.generate = {
+        questions: strs(g, 'questions', 'plan.generate'),
+        samples: num(g, 'samples', 'plan.generate', 1, { int: true, min: 1 }),
+        max_new_tokens: num(g, 'max_new_tokens', 'plan.generate', 600, { int: true, min: 1 }),
+        temperature: num(g, 'temperature', 'plan.generate', 1, { min: 0 }),
+        runs: strs(g, 'runs', 'plan.generate', runs.map((r) => r.name)),
+      };
+      known(plan.generate.runs, 'plan.generate.runs');
+    }
+    return plan;
+  } catch (e) {
+    if (e instanceof PlanError) throw new Error(`invalid plan: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,103 @@
+// The plan runner: malformed plans are rejected naming the field; the example study runs headless end to end
+// (CLI, real datasets, qwen2-hub) and its report has the properties the paper's procedures imply.
+
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parsePlan } from '../../src/lab/plan/schema';
+
+const EXAMPLE = path.resolve(__dirname, '../../examples/qwen2-hub-study.json');
+const base = () => JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+
+describe('parsePlan', () => {
+  it('accepts the example and fills defaults', () => {
+    const p = parsePlan(base());
+    expect(p.runs.map((r) => r.name)).toEqual(['general', 'narrow', 'narrow_remove_kl']);
+    expect(p.runs[2]!.init_from).toBe('narrow');
+    const minimal = parsePlan({ model: 'Qwen/Qwen2.5-0.5B-Instruct', layer: 12, train: { data: 'bad_medical_advice' }, runs: [{ name: 'g', lambda_kl: 0 }], report: 'r.json' });
+    expect(minimal.train).toMatchObject({ lr: 1e-4, batch: 4, accumulation: 4, max_len: 256, labels: 'assistant', epochs: 2, warmup: 5 });
+    expect(minimal.alpha).toBe(256);
+  });
+
+  it('names the bad field', () => {
+    const bad = (mut: (p: Record<string, any>) => void) => {
+      const p = base();
+      mut(p);
+      return () => parsePlan(p);
+    };
+    expect(bad((p) => (p.runs[1].lambda_kl = 'big'))).toThrow('invalid plan: plan.runs[1].lambda_kl must be a number');
+    expect(bad((p) => delete p.model)).toThrow('plan.model must be a non-empty string');
+    expect(bad((p) => (p.train.labels = 'some'))).toThrow('plan.train.labels must be "assistant" or "all"');
+    expect(bad((p) => (p.train.batch = 2.5))).toThrow('plan.train.batch must be an integer');
+    expect(bad((p) => (p.runs[2].init_from = 'nope'))).toThrow('plan.runs[2].init_from "nope" names no earlier run');
+    expect(bad((p) => (p.runs[1].name = 'general'))).toThrow('plan.runs[1].name "general" is used twice');
+    expect(bad((p) => (p.stability.eps = [0.5, 2]))).toThrow('plan.stability.eps values must lie in [0, 1]');
+    expect(bad((p) => (p.pca.runs = ['general', 'ghost']))).toThrow('plan.pca.runs[1] "ghost" is not a run of this plan');
+    expect(bad((p) => (p.runs = []))).toThrow('plan.runs must be a non-empty list');
+    expect(() => parsePlan('hello')).toThrow('plan must be an object');
+  });
+});
+
+const run = promisify(execFile);
+const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+const cli = path.resolve(__dirname, '../../scripts/lab.ts');
+
+describe('npm run lab on the example study', () => {
+  it('runs every section and reports the expected properties', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'steerlab-plan-'));
+    const plan = base();
+    // keep the plan's relative paths valid from the temp folder
+    const rel = (p: string) => path.resolve(path.dirname(EXAMPLE), p);
+    plan.model = rel(plan.model);
+    plan.train.data = rel(plan.train.data);
+    plan.runs[1].kl_data = plan.runs[1].kl_data.map(rel);
+    plan.fineweb.source = rel(plan.fineweb.source);
+    plan.report = 'out.json';
+    writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan));
+    await run(tsx, [cli, path.join(dir, 'plan.json')], { maxBuffer: 1 << 24 });
+    const r = JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8'));
+
+    expect(r.versions['onnxruntime-web']).toBe('1.30.0');
+    expect(r.plan.runs).toHaveLength(3);
+    const g = r.runs.general;
+    // training lowers the training loss
+    const ce = g.loss_curve.map((h: { ce: number }) => h.ce);
+    expect(Math.max(...ce.slice(-3))).toBeLessThan(ce[0]);
+    expect(g.checkpoint_norms.map((c: { step: number }) => c.step)).toEqual([2, 4, 6, 8, 10]);
+    // a large λ ends with less KL on the KL data than λ = 0
+    expect(r.runs.narrow.kl_eval).toBeLessThan(g.kl_eval);
+    // the remove-KL continuation starts from the narrow vector: its first norm is near the narrow run's last
+    expect(r.runs.narrow_remove_kl.loss_curve[0].norm).toBeCloseTo(r.runs.narrow.final_norm, 0);
+    // efficiency: scale 0 is the unsteered loss for every run
+    const zero = Object.values(r.efficiency).map((pts: any) => pts[0]);
+    expect(new Set(zero.map((p: any) => p.loss)).size).toBe(1);
+    expect(zero[0].norm).toBe(0);
+    // stability: ε = 0 is 0 %, ε = 1 is far above it
+    for (const pts of Object.values(r.stability) as { eps: number; mean: number }[][]) {
+      expect(pts[0]).toMatchObject({ eps: 0, mean: 0 });
+      expect(pts.at(-1)!.mean).toBeGreaterThan(20);
+    }
+    // pre-training KL: zero at norm 0, growing with the norm, for trained and random vectors alike
+    for (const [name, pts] of Object.entries(r.fineweb) as [string, { norm: number; kl: number }[]][]) {
+      expect(pts[0]!.kl, name).toBe(0);
+      expect(pts.at(-1)!.kl, name).toBeGreaterThan(pts[1]!.kl);
+    }
+    expect(Object.keys(r.fineweb)).toEqual(['general', 'narrow', 'narrow_remove_kl', 'random_0', 'random_1']);
+    // PCA: 3 components, ratios in decreasing order summing to at most 1, one coordinate row per checkpoint
+    const ratio = r.pca.explained_variance_ratio as number[];
+    expect(ratio).toHaveLength(3);
+    expect(ratio[0]).toBeGreaterThanOrEqual(ratio[1]!);
+    expect(ratio.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-9);
+    expect(r.pca.coords.general).toHaveLength(5);
+    // generations: two samples per question per run
+    expect(r.generate.general[0].samples).toHaveLength(2);
+    // the final vector round-trips from the report
+    const bytes = Buffer.from(g.final_vector, 'base64url');
+    const v = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    expect(v).toHaveLength(32);
+    expect(256 * Math.hypot(...v)).toBeCloseTo(g.final_norm, 3);
+  }, 400_000);
+});
