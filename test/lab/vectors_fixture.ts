@@ -2,14 +2,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSafetensors, readTensorF32 } from '../../src/lab/vectors/safetensors';
+import { readSafetensorsRaw } from '../../src/models/safetensors';
 
 export const REF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/reference');
 
 export function fixtureVector(arch: 'qwen2' | 'qwen2-hub' | 'gemma3-hub' = 'qwen2'): { v: Float32Array; layer: number } {
-  const f = parseSafetensors(readFileSync(path.join(REF, arch, 'reference.safetensors')), `${arch}/reference.safetensors`);
+  const f = readSafetensorsRaw(readFileSync(path.join(REF, arch, 'reference.safetensors')), `${arch}/reference.safetensors`);
   const layer = JSON.parse(readFileSync(path.join(REF, arch, 'reference.json'), 'utf8')).steer_layer as number;
-  return { v: readTensorF32(f, 'steer_vector'), layer };
+  return { v: f.get('steer_vector')!.data as Float32Array, layer };
 }
 
 /** Deterministic Gaussian values (mulberry32 + Box–Muller) for model-sized vectors. */

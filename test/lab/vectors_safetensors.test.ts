@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSafetensors, readTensorF32, vectorFromSafetensors, vectorToSafetensors, writeSafetensorsF32 } from '../../src/lab/vectors/safetensors';
+import { vectorFromSafetensors, vectorToSafetensors } from '../../src/lab/vectors/safetensors';
+import { parseSafetensorsHeader, readSafetensorsRaw, writeSafetensors as writeSafetensorsF32 } from '../../src/models/safetensors';
 import type { SteeringVector } from '../../src/lab/vectors/vector';
 import { fixtureVector, REF } from './vectors_fixture';
 
@@ -21,25 +22,25 @@ function fixtureSteering(): SteeringVector {
 describe('safetensors vectors', () => {
   it('reads a real bf16 file: embedding rows equal the reference hidden_chat.0', () => {
     // a real bf16 file: the embedding table of the tiny Qwen2 hub fixture
-    const f = parseSafetensors(readFileSync(path.join(REF, 'qwen2-hub/model.safetensors')), 'qwen2-hub/model.safetensors');
-    const t = f.tensors.get('model.embed_tokens.weight')!;
+    const f = readSafetensorsRaw(readFileSync(path.join(REF, 'qwen2-hub/model.safetensors')), 'qwen2-hub/model.safetensors');
+    const t = f.get('model.embed_tokens.weight')!;
     expect(t.dtype).toBe('BF16');
     expect(t.shape).toEqual([151936, 32]);
-    const embed = readTensorF32(f, 'model.embed_tokens.weight');
+    const embed = t.data as Float32Array;
     expect(embed.length).toBe(151936 * 32);
     // hidden_chat.0 of the reference is the embedding lookup of input_ids (Qwen2 has no embedding scale)
-    const r = parseSafetensors(readFileSync(path.join(REF, 'qwen2-hub/reference.safetensors')));
-    const h0 = readTensorF32(r, 'hidden_chat.0');
-    const ids = r.tensors.get('input_ids')!;
+    const r = readSafetensorsRaw(readFileSync(path.join(REF, 'qwen2-hub/reference.safetensors')));
+    const h0 = r.get('hidden_chat.0')!.data as Float32Array;
+    const ids = r.get('input_ids')!;
     expect(ids.dtype).toBe('I32');
-    const id0 = new Int32Array(r.data.slice(ids.begin, ids.begin + 4).buffer)[0]!;
+    const id0 = (ids.data as Int32Array)[0]!;
     for (let k = 0; k < 32; k++) expect(h0[k]).toBeCloseTo(embed[id0 * 32 + k]!, 6);
   });
 
   it('round-trips a vector exactly, with model, layer, alpha and provenance', () => {
     const vec = fixtureSteering();
     const bytes = vectorToSafetensors(vec);
-    const f = parseSafetensors(bytes);
+    const f = parseSafetensorsHeader(bytes);
     expect([...f.tensors.keys()]).toEqual([`layers.${vec.layer}`]);
     expect(f.metadata).toMatchObject({ model: 'test/gemma3-hub', layer: String(vec.layer), alpha: '256' });
     expect((8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 8).toBe(0);
@@ -65,8 +66,8 @@ describe('safetensors vectors', () => {
     const badLayer = writeSafetensorsF32(new Map([['v', { shape: [2], data: new Float32Array(2) }]]), { model: 'x', layer: 'twelve', alpha: '1' });
     expect(() => vectorFromSafetensors(badLayer, 'l.safetensors')).toThrow(/"layer" must be a non-negative integer, got "twelve"/);
     const bytes = vectorToSafetensors(vec);
-    expect(() => vectorFromSafetensors(bytes.subarray(0, bytes.length - 4), 'cut.safetensors')).toThrow(/cut.safetensors: tensor layers.2: data_offsets/);
-    expect(() => parseSafetensors(new Uint8Array([255, 255, 0, 0, 0, 0, 0, 0, 1]), 'h.safetensors')).toThrow(/header length 65535 runs past the end/);
+    expect(() => vectorFromSafetensors(bytes.subarray(0, bytes.length - 4), 'cut.safetensors')).toThrow(/cut.safetensors is truncated: tensor layers.2 needs bytes/);
+    expect(() => parseSafetensorsHeader(new Uint8Array([255, 255, 0, 0, 0, 0, 0, 0, 1]), 'h.safetensors')).toThrow(/h.safetensors is truncated: the header needs bytes 8..65543 but the file has 9/);
     expect(() => vectorToSafetensors({ ...vec, data: Float32Array.from([Infinity]) })).toThrow(/data\[0\] is Infinity/);
   });
 });
