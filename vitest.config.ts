@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit and reference tests run in Node on onnxruntime-web's wasm EP (the runtime that ships).
-// Browser tests live in e2e/ and have their own runner (npm run test:e2e).
+// Browser tests (headless Chromium with WebGPU) are test files too: they build their pages and drive them.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
