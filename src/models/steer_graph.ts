@@ -12,7 +12,7 @@
 import { grad } from '../engine/autodiff';
 import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
-import { buildDecoder, logitsOf, type LoraFactor } from './decoder';
+import { buildDecoder, gatherRows, logitsOf, type LoraFactor } from './decoder';
 import { crossEntropy, klDivergence } from './losses';
 import type { LoadedModel } from './model';
 
@@ -24,6 +24,8 @@ export interface SteerGraphSpec {
   grads?: ('ce' | 'kl' | 'total')[];
   /** full logits [B, T, V] of the CE batch: logits_steered, logits_chat */
   logits?: ('steered' | 'chat')[];
+  /** steered logits [M, V] at the label rows only (ce_index): what the CE sees, without the full [B, T, V] */
+  labelLogits?: boolean;
   /** unsteered hidden states hidden_0..hidden_N of the CE batch */
   hidden?: boolean;
   /** start the batches from cached hidden_states[L+1] instead of token ids */
@@ -93,6 +95,7 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
     const tgt = g.input('ce_target', 'int64', ['M']);
     ce = crossEntropy(b, model, main.steered, idx, tgt);
     out('ce', ce);
+    if (spec.labelLogits) out('logits_labels', logitsOf(b, model, gatherRows(b, main.steered, idx, d)));
   }
   if (spec.kl) {
     const batch = spec.kl === 'same' ? main : passes('kl_', true);
