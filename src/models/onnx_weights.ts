@@ -1,75 +1,43 @@
-// ONNX exports (torch.onnx, optimum / onnx-community, onnxruntime-genai) → ModelWeights, found by following
-// the graph: initializer names of quantised exports are opaque (`onnx::MatMul_1220_Q4`), so each weight is
-// reached from the node that uses it — a MatMul/MatMulNBits by its module scope (`/model/layers.3/self_attn/
-// q_proj/MatMul`), its bias from the Add that consumes its output, a norm scale from the Mul (or
-// SimplifiedLayerNormalization) that ends the norm, the embedding from the Gather on input_ids and the LM head
-// from the MatMul that feeds `logits`. Constant sub-expressions (Gemma's 1 + w, transposes, casts) are folded.
+// ONNX exports (torch.onnx / optimum / onnx-community, onnxruntime-genai) → ModelWeights, found by FOLLOWING
+// THE GRAPH. Initializer names of quantised exports are opaque (`onnx::MatMul_1220_Q4`), so each weight is
+// reached from the node that uses it:
+//   - linear layers: a MatMul / Gemm / MatMulNBits whose node name carries the module scope
+//     (`/model/layers.3/self_attn/q_proj/MatMul`, `/m/model/...`, genai `/model/layers.3/attn/qkv_proj/...`);
+//     fused qkv_proj / gate_up_proj are split by head counts; a bias is the constant operand of the Add that
+//     consumes the product (or MatMulNBits' own bias input);
+//   - norms: the Mul with a constant vector operand that ends an RMSNorm pattern in the norm's scope, or the scale
+//     input of (Skip)SimplifiedLayerNormalization / RMSNormalization;
+//   - the embedding: the Gather (or com.microsoft GatherBlockQuantized) that reads input_ids;
+//   - the LM head: the nearest MatMul(NBits) upstream of `logits`.
+// Constant sub-expressions (Gemma's 1 + w, transposes, casts) are folded by ConstantResolver, so a norm scale is
+// always the value the graph multiplies by, i.e. the EFFECTIVE scale ModelWeights stores.
 
-import { dtypeFromOnnx, f16ToFloat32, viewBytes, type DType, type TypedArray } from '../engine/dtype';
-import { decodeModel, toNum, type OnnxNode, type OnnxTensor } from '../engine/onnx/proto';
+import { ConstantResolver, toFloat32, transpose2d, type ConstValue, type ExternalDataReader } from '../engine/onnx/initializers';
+import { decodeModel, toNum, type OnnxNode } from '../engine/onnx/proto';
 import type { ModelConfig } from './config';
 import { dense, type DenseTensor, type EmbeddingWeight, type LayerWeights, type LinearWeight, type ModelWeights, type Q4Linear } from './weights';
 
-type ExternalData = (location: string) => Promise<Uint8Array> | Uint8Array;
+export type { ExternalDataReader };
 
-interface Const {
-  dtype: DType;
-  shape: number[];
-  data: TypedArray;
-}
+const LINEAR_RE = /(?:^|\/)layers\.(\d+)\/(?:self_attn|attn|mlp)\/(q_proj|k_proj|v_proj|o_proj|qkv_proj|gate_proj|up_proj|down_proj|gate_up_proj)\//;
+const LAYER_NORM_RE =
+  /(?:^|\/)layers\.(\d+)\/(input_layernorm|post_attention_layernorm|pre_feedforward_layernorm|post_feedforward_layernorm|(?:self_attn|attn)\/q_norm|(?:self_attn|attn)\/k_norm|final_norm_layernorm)\//;
+/** `/model/norm/Mul_1`, `/m/model/norm/...`: a node in a `norm` scope outside the layers */
+const FINAL_NORM_RE = /^(?!.*layers\.\d+\/)(?:.*\/)?norm\/[^/]*$/;
+const ATTN_PROJ = new Set(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'qkv_proj']);
+const MATMULS = new Set(['MatMul', 'MatMulNBits', 'Gemm']);
+/** ops input_ids may pass through on its way to the embedding lookup (data input 0) */
+const ID_PASSTHROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze', 'Flatten']);
 
-async function tensorData(t: OnnxTensor, external: ExternalData | undefined, cache: Map<string, Uint8Array>, file: string): Promise<Const> {
-  const dtype = dtypeFromOnnx(t.data_type ?? 0);
-  const shape = (t.dims ?? []).map(toNum);
-  const n = shape.reduce((a, b) => a * b, 1);
-  let data: TypedArray;
-  if (t.data_location === 1 || t.external_data?.length) {
-    const kv = Object.fromEntries((t.external_data ?? []).map((e) => [e.key, e.value]));
-    const loc = kv.location;
-    if (!loc) throw new Error(`${file}: initializer ${t.name} is external but names no location`);
-    if (!external) throw new Error(`${file}: initializer ${t.name} lives in external file ${loc}, which was not provided`);
-    let blob = cache.get(loc);
-    if (!blob) {
-      blob = await external(loc);
-      cache.set(loc, blob);
-    }
-    const off = Number(kv.offset ?? 0);
-    const len = kv.length !== undefined ? Number(kv.length) : blob.byteLength - off;
-    if (off + len > blob.byteLength) throw new Error(`${loc} is truncated: initializer ${t.name} needs bytes ${off}..${off + len} but the file has ${blob.byteLength}`);
-    data = viewBytes(dtype, blob.subarray(off, off + len));
-  } else if (t.raw_data && t.raw_data.byteLength) {
-    data = viewBytes(dtype, t.raw_data);
-  } else if (t.float_data?.length) data = Float32Array.from(t.float_data);
-  else if (t.double_data?.length) data = Float64Array.from(t.double_data);
-  else if (t.int64_data?.length) data = BigInt64Array.from(t.int64_data.map((x) => BigInt(toNum(x))));
-  else if (t.int32_data?.length) {
-    // int32_data also carries uint8/int8/bool/float16 (as bits) per the ONNX spec
-    const src = t.int32_data;
-    data = dtype === 'float16' ? Uint16Array.from(src) : dtype === 'uint8' || dtype === 'bool' ? Uint8Array.from(src) : dtype === 'int8' ? Int8Array.from(src) : Int32Array.from(src);
-  } else data = viewBytes(dtype, new Uint8Array(0));
-  if (data.length !== n) throw new Error(`${file}: initializer ${t.name} has ${data.length} values for shape [${shape}]`);
-  return { dtype, shape, data };
-}
+type Lin = { w: LinearWeight; bias?: DenseTensor; node: string };
 
-function toF32(c: Const): Float32Array {
-  if (c.data instanceof Float32Array) return c.data;
-  if (c.dtype === 'float16') return f16ToFloat32(c.data as Uint16Array);
-  return Float32Array.from(c.data as ArrayLike<number>, Number);
-}
-
-const LINEAR_RE = /layers\.(\d+)\/(?:self_attn|attn|mlp)\/(q_proj|k_proj|v_proj|o_proj|qkv_proj|gate_proj|up_proj|down_proj|gate_up_proj)\//;
-const NORM_RE = /layers\.(\d+)\/(input_layernorm|post_attention_layernorm|pre_feedforward_layernorm|post_feedforward_layernorm|(?:self_attn|attn)\/q_norm|(?:self_attn|attn)\/k_norm)\//;
-
-export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, external?: ExternalData, file = 'model.onnx'): Promise<ModelWeights> {
-  const model = decodeModel(bytes);
-  const g = model.graph;
+export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, external?: ExternalDataReader, file = 'model.onnx'): Promise<ModelWeights> {
+  const g = decodeModel(bytes).graph;
   if (!g?.node?.length) throw new Error(`${file} has no graph nodes`);
-  const inits = new Map<string, OnnxTensor>();
-  for (const t of g.initializer ?? []) if (t.name) inits.set(t.name, t);
-  const producer = new Map<string, OnnxNode>();
+  const consts = new ConstantResolver(g, { external, file });
+  const resolve = (name: string | undefined) => (name ? consts.resolve(name) : Promise.resolve(null));
   const consumers = new Map<string, OnnxNode[]>();
   for (const n of g.node) {
-    for (const o of n.output ?? []) producer.set(o, n);
     for (const i of n.input ?? []) {
       if (!i) continue;
       const list = consumers.get(i) ?? [];
@@ -77,164 +45,150 @@ export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, exter
       consumers.set(i, list);
     }
   }
-  const extCache = new Map<string, Uint8Array>();
-  const constCache = new Map<string, Const | null>();
-
-  /** The constant value of `name` if it is an initializer or a constant expression of them, else null. */
-  const resolve = async (name: string): Promise<Const | null> => {
-    if (constCache.has(name)) return constCache.get(name)!;
-    let out: Const | null = null;
-    const init = inits.get(name);
-    if (init) out = await tensorData(init, external, extCache, file);
-    else {
-      const n = producer.get(name);
-      if (n?.op_type === 'Constant') {
-        const a = n.attribute?.find((x) => x.name === 'value');
-        if (a?.t) out = await tensorData(a.t, external, extCache, file);
-        else {
-          const f = n.attribute?.find((x) => x.name === 'value_float');
-          if (f) out = { dtype: 'float32', shape: [], data: new Float32Array([f.f ?? 0]) };
-        }
-      } else if (n && (n.op_type === 'Identity' || n.op_type === 'Cast')) {
-        const c = await resolve(n.input![0]!);
-        out = c && n.op_type === 'Cast' ? { dtype: 'float32', shape: c.shape, data: toF32(c) } : c;
-      } else if (n?.op_type === 'Transpose') {
-        const c = await resolve(n.input![0]!);
-        if (c && c.shape.length === 2) {
-          const [r, k] = c.shape as [number, number];
-          const src = toF32(c);
-          const t = new Float32Array(r * k);
-          for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) t[j * r + i] = src[i * k + j]!;
-          out = { dtype: 'float32', shape: [k, r], data: t };
-        }
-      } else if (n && (n.op_type === 'Add' || n.op_type === 'Mul')) {
-        const [a, b] = await Promise.all(n.input!.map(resolve));
-        if (a && b) {
-          const [big, small] = a.data.length >= b.data.length ? [a, b] : [b, a];
-          if (small.data.length === 1 || small.data.length === big.data.length) {
-            const x = toF32(big);
-            const y = toF32(small);
-            const r = new Float32Array(x.length);
-            for (let i = 0; i < x.length; i++) r[i] = n.op_type === 'Add' ? x[i]! + y[y.length === 1 ? 0 : i]! : x[i]! * y[y.length === 1 ? 0 : i]!;
-            out = { dtype: 'float32', shape: big.shape, data: r };
-          }
-        }
-      }
-    }
-    constCache.set(name, out);
-    return out;
+  const attr = (n: OnnxNode, k: string) => n.attribute?.find((a) => a.name === k);
+  const intAttr = (n: OnnxNode, k: string, dflt: number) => {
+    const a = attr(n, k);
+    return a ? toNum(a.i) : dflt;
   };
-  const attr = (n: OnnxNode, k: string) => toNum(n.attribute?.find((a) => a.name === k)?.i);
+  const d = cfg.hiddenSize;
+  const hd = cfg.headDim;
+  const L = cfg.numLayers;
 
-  const linearOf = async (n: OnnxNode): Promise<LinearWeight | null> => {
+  /** The weight of a MatMul-like node in HF orientation [out, in], or null when its weight is not constant. */
+  const linearOf = async (n: OnnxNode): Promise<{ w: LinearWeight; bias?: DenseTensor } | null> => {
+    const ins = n.input ?? [];
     if (n.op_type === 'MatMulNBits') {
-      const bits = attr(n, 'bits');
-      if (bits !== 4) throw new Error(`${file}: ${n.name} is a ${bits}-bit MatMulNBits; steerlab runs 4-bit weights only`);
-      const [packed, scales, zp] = await Promise.all([resolve(n.input![1]!), resolve(n.input![2]!), n.input![3] ? resolve(n.input![3]) : Promise.resolve(null)]);
+      const bits = intAttr(n, 'bits', 4);
+      if (bits !== 4) throw new Error(`${file}: ${n.name} is a ${bits}-bit MatMulNBits; steerlab runs 4-bit weights only (pick a q4 / q4f16 export)`);
+      if (ins[4]) throw new Error(`${file}: ${n.name} uses g_idx (act-order quantisation), which steerlab does not support`);
+      const [packed, scales, zp, bias] = await Promise.all([resolve(ins[1]), resolve(ins[2]), resolve(ins[3]), resolve(ins[5])]);
       if (!packed || !scales) return null;
-      if (n.input![4]) throw new Error(`${file}: ${n.name} uses g_idx (act-order); not supported`);
+      if (packed.dtype !== 'uint8') throw new Error(`${file}: ${n.name} stores its 4-bit weight as ${packed.dtype}; expected packed uint8`);
+      if (zp && zp.dtype !== 'uint8') throw new Error(`${file}: ${n.name} has ${zp.dtype} zero points; steerlab reads packed uint8 zero points only`);
+      if (scales.dtype !== 'float16' && scales.dtype !== 'float32') throw new Error(`${file}: ${n.name} has ${scales.dtype} scales`);
       const q: Q4Linear = {
         kind: 'q4',
-        K: attr(n, 'K'),
-        N: attr(n, 'N'),
-        blockSize: attr(n, 'block_size'),
+        K: intAttr(n, 'K', 0),
+        N: intAttr(n, 'N', 0),
+        blockSize: intAttr(n, 'block_size', 0),
         bits: 4,
         packed: packed.data as Uint8Array,
-        scales: scales.dtype === 'float16' ? { f16: scales.data as Uint16Array } : toF32(scales),
+        scales: scales.dtype === 'float16' ? { f16: scales.data as Uint16Array } : toFloat32(scales),
         zeroPoints: zp ? (zp.data as Uint8Array) : undefined,
       };
-      if (zp && zp.dtype !== 'uint8') throw new Error(`${file}: ${n.name} has ${zp.dtype} zero points; expected packed uint8`);
-      return q;
+      checkQ4(q, `${file}: ${n.name}`);
+      return { w: q, bias: bias ? dense([bias.data.length], toFloat32(bias)) : undefined };
     }
     if (n.op_type === 'MatMul' || n.op_type === 'Gemm') {
-      const w = await resolve(n.input![1]!);
+      const w = await resolve(ins[1]);
       if (!w || w.shape.length !== 2) return null;
-      const transB = n.op_type === 'Gemm' && attr(n, 'transB') === 1;
       const [r, k] = w.shape as [number, number];
-      const src = toF32(w);
-      if (transB) return dense([r, k], src); // already [out, in]
-      const t = new Float32Array(r * k); // [K, N] → HF [N, K]
-      for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) t[j * r + i] = src[i * k + j]!;
-      return dense([k, r], t);
+      const src = toFloat32(w);
+      if (n.op_type === 'Gemm') {
+        if (intAttr(n, 'transA', 0) !== 0) return null;
+        const alpha = attr(n, 'alpha')?.f ?? 1;
+        if (alpha !== 1) throw new Error(`${file}: ${n.name} is a Gemm with alpha ${alpha}; expected a plain linear layer`);
+        const c = await resolve(ins[2]);
+        const bias = c ? dense([c.data.length], toFloat32(c)) : undefined;
+        // transB = 1 keeps W as [out, in] already
+        return intAttr(n, 'transB', 0) === 1 ? { w: dense([r, k], src), bias } : { w: dense([k, r], transpose2d(src, r, k)), bias };
+      }
+      // MatMul's B is [K in, N out] = Wᵀ
+      return { w: dense([k, r], transpose2d(src, r, k)) };
     }
     return null;
   };
 
+  /** A bias: the constant operand (N values) of an Add that consumes the node's output. */
   const biasAfter = async (n: OnnxNode, N: number): Promise<DenseTensor | undefined> => {
-    for (const c of consumers.get(n.output![0]!) ?? []) {
+    const out = n.output?.[0];
+    if (!out) return undefined;
+    for (const c of consumers.get(out) ?? []) {
       if (c.op_type !== 'Add') continue;
-      const other = c.input!.find((x) => x !== n.output![0]);
-      const v = other ? await resolve(other) : null;
-      if (v && v.data.length === N) return dense([N], toF32(v));
+      const v = await resolve(c.input?.find((x) => x !== out));
+      if (v && v.data.length === N) return dense([N], toFloat32(v));
     }
     return undefined;
   };
 
-  type Lin = { w: LinearWeight; bias?: DenseTensor };
-  const layerLins: Map<string, Lin>[] = Array.from({ length: cfg.numLayers }, () => new Map());
-  const norms: Map<string, DenseTensor>[] = Array.from({ length: cfg.numLayers }, () => new Map());
-  let finalNorm: DenseTensor | undefined;
-  const d = cfg.hiddenSize;
-  const hd = cfg.headDim;
+  /** The effective scale a norm node applies, or null when this node is not the scaling step. */
+  const normScale = async (n: OnnxNode): Promise<Float32Array | null> => {
+    const ins = n.input ?? [];
+    if (n.op_type === 'SimplifiedLayerNormalization' || n.op_type === 'RMSNormalization') return vec(await resolve(ins[1]));
+    if (n.op_type === 'SkipSimplifiedLayerNormalization') return vec(await resolve(ins[2]));
+    if (n.op_type !== 'Mul') return null;
+    const vals = await Promise.all(ins.map((i) => resolve(i)));
+    const ci = vals.findIndex((c) => c !== null && c.data.length > 1);
+    if (ci < 0 || vals.some((c, j) => j !== ci && c !== null)) return null;
+    const scale = toFloat32(vals[ci]!);
+    // Gemma exported as x·w + x (the "+1" applied at run time): the Add consuming the product re-adds the
+    // normalised input, so the effective scale is 1 + w
+    const x = ins[1 - ci];
+    const out = n.output?.[0];
+    const readds = (consumers.get(out ?? '') ?? []).some((c) => c.op_type === 'Add' && c.input?.includes(out!) && c.input?.includes(x!));
+    return readds ? scale.map((s) => 1 + s) : scale;
+  };
 
+  const lins: Map<string, Lin>[] = Array.from({ length: L }, () => new Map());
+  const norms: Map<string, DenseTensor>[] = Array.from({ length: L }, () => new Map());
+  let finalNorm: DenseTensor | undefined;
+  const layerIndex = (s: string, name: string, allowFinal = false) => {
+    const i = Number(s);
+    if (i >= L && !(allowFinal && i === L)) throw new Error(`${file}: node ${name} is in layers.${i} but config.json has num_hidden_layers = ${L}`);
+    return i;
+  };
+
+  // nodes are in topological order, so for a norm the LAST scaling node in its scope wins
   for (const n of g.node) {
     const name = n.name ?? '';
     const m = LINEAR_RE.exec(name);
-    if (m && (n.op_type === 'MatMul' || n.op_type === 'MatMulNBits' || n.op_type === 'Gemm')) {
-      const w = await linearOf(n);
-      if (!w) continue;
-      const N = w.kind === 'q4' ? w.N : w.shape[0]!;
-      layerLins[Number(m[1])]!.set(m[2]!, { w, bias: await biasAfter(n, N) });
+    if (m && MATMULS.has(n.op_type ?? '')) {
+      const i = layerIndex(m[1]!, name);
+      const r = await linearOf(n);
+      if (!r) continue;
+      const N = r.w.kind === 'q4' ? r.w.N : r.w.shape[0]!;
+      lins[i]!.set(m[2]!, { w: r.w, bias: r.bias ?? (await biasAfter(n, N)), node: name });
       continue;
     }
-    const nm = NORM_RE.exec(name) ?? (/^\/(?:model\/|m\/model\/)?norm\//.test(name.replace(/^\/m\//, '/')) ? [name, '-1', 'norm'] : null);
-    if (!nm) continue;
-    let scale: Const | null = null;
-    if (n.op_type === 'Mul') {
-      for (const i of n.input ?? []) {
-        const c = await resolve(i);
-        if (c && c.data.length > 1) scale = c;
-      }
-    } else if (n.op_type === 'SimplifiedLayerNormalization' || n.op_type === 'SkipSimplifiedLayerNormalization') {
-      scale = await resolve(n.input![n.op_type === 'SkipSimplifiedLayerNormalization' ? 2 : 1]!);
-    }
+    const nm = LAYER_NORM_RE.exec(name);
+    const isFinal = !nm && FINAL_NORM_RE.test(name);
+    if (!nm && !isFinal) continue;
+    const scale = await normScale(n);
     if (!scale) continue;
-    const kind = nm[2]!.replace(/^(self_attn|attn)\//, '');
-    // the last matching Mul in a norm's scope is the scale (nodes are in topological order)
-    if (nm[1] === '-1') finalNorm = dense([scale.data.length], toF32(scale));
-    else norms[Number(nm[1])]!.set(kind, dense([scale.data.length], toF32(scale)));
+    const kind = nm ? nm[2]!.replace(/^(self_attn|attn)\//, '') : 'final';
+    const i = nm ? layerIndex(nm[1]!, name, kind === 'final_norm_layernorm') : L;
+    const want = kind === 'q_norm' || kind === 'k_norm' ? hd : d;
+    if (scale.length !== want) throw new Error(`${file}: norm scale of ${name} has ${scale.length} values; config.json implies ${want}`);
+    if (kind === 'final' || kind === 'final_norm_layernorm') finalNorm = dense([want], scale);
+    else norms[i]!.set(kind, dense([want], scale));
   }
 
-  const split = (w: LinearWeight, rows: number[]): LinearWeight[] => {
-    let off = 0;
-    return rows.map((r) => {
-      const part = splitRows(w, off, r);
-      off += r;
-      return part;
-    });
-  };
-  const layers: LayerWeights[] = layerLins.map((lins, i) => {
-    const need = (k: string): Lin => {
-      const l = lins.get(k);
-      if (!l) throw new Error(`${file}: found no ${k} MatMul for layer ${i} (looked for nodes named like /model/layers.${i}/self_attn/${k}/MatMul)`);
+  const qRows = cfg.numHeads * hd;
+  const kvRows = cfg.numKvHeads * hd;
+  const I = cfg.intermediateSize;
+  const layers: LayerWeights[] = lins.map((ls, i) => {
+    const need = (k: string, rows: number, cols: number): Lin => {
+      const l = ls.get(k);
+      const scope = ATTN_PROJ.has(k) ? 'self_attn' : 'mlp';
+      if (!l) throw new Error(`${file}: found no ${k} MatMul for layer ${i} (looked for a MatMul / MatMulNBits named like /model/layers.${i}/${scope}/${k}/MatMul)`);
+      checkShape(l, rows, cols, `${file}: layers.${i} ${k} (${l.node})`);
       return l;
     };
     let q: Lin, k: Lin, v: Lin;
-    if (lins.has('qkv_proj')) {
-      const f = lins.get('qkv_proj')!;
-      const rows = [cfg.numHeads * hd, cfg.numKvHeads * hd, cfg.numKvHeads * hd];
-      const [qw, kw, vw] = split(f.w, rows);
-      const b = f.bias ? [0, rows[0]!, rows[0]! + rows[1]!].map((o, j) => dense([rows[j]!], f.bias!.data.slice(o, o + rows[j]!))) : [];
-      [q, k, v] = [{ w: qw!, bias: b[0] }, { w: kw!, bias: b[1] }, { w: vw!, bias: b[2] }];
-    } else [q, k, v] = [need('q_proj'), need('k_proj'), need('v_proj')];
+    if (ls.has('qkv_proj')) {
+      const f = need('qkv_proj', qRows + 2 * kvRows, d);
+      [q, k, v] = splitLin(f, [qRows, kvRows, kvRows]) as [Lin, Lin, Lin];
+    } else [q, k, v] = [need('q_proj', qRows, d), need('k_proj', kvRows, d), need('v_proj', kvRows, d)];
     let gate: Lin, up: Lin;
-    if (lins.has('gate_up_proj')) {
-      const [gw, uw] = split(lins.get('gate_up_proj')!.w, [cfg.intermediateSize, cfg.intermediateSize]);
-      [gate, up] = [{ w: gw! }, { w: uw! }];
-    } else [gate, up] = [need('gate_proj'), need('up_proj')];
+    if (ls.has('gate_up_proj')) [gate, up] = splitLin(need('gate_up_proj', 2 * I, d), [I, I]) as [Lin, Lin];
+    else [gate, up] = [need('gate_proj', I, d), need('up_proj', I, d)];
+    const o = need('o_proj', d, qRows);
+    const down = need('down_proj', d, I);
+    if (cfg.qkvBias && !(q.bias && k.bias && v.bias)) throw new Error(`${file}: config.json says q/k/v projections have biases, but layer ${i} has no Add with a constant after them`);
+    if (cfg.oBias && !o.bias) throw new Error(`${file}: config.json says o_proj has a bias, but layer ${i} has none`);
     const nrm = (key: string, required: boolean) => {
       const t = norms[i]!.get(key);
-      if (!t && required) throw new Error(`${file}: found no ${key} scale for layer ${i}`);
+      if (!t && required) throw new Error(`${file}: found no ${key} scale for layer ${i} (a Mul with a constant vector, or a SimplifiedLayerNormalization, under /model/layers.${i}/${key}/)`);
       return t;
     };
     return {
@@ -247,73 +201,129 @@ export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, exter
       q: q.w,
       k: k.w,
       v: v.w,
-      o: need('o_proj').w,
+      o: o.w,
       qBias: q.bias,
       kBias: k.bias,
       vBias: v.bias,
-      oBias: lins.get('o_proj')?.bias,
+      oBias: o.bias,
       gate: gate.w,
       up: up.w,
-      down: need('down_proj').w,
+      down: down.w,
     };
   });
-  if (!finalNorm) throw new Error(`${file}: found no final norm (a Mul under /model/norm/)`);
+  if (!finalNorm) throw new Error(`${file}: found no final norm (a Mul with a constant vector under /model/norm/, or /model/layers.${L}/final_norm_layernorm/)`);
 
-  // embedding: the Gather (or GatherBlockQuantized) that reads input_ids
-  const idsName = (g.input ?? []).find((i) => i.name === 'input_ids')?.name;
-  if (!idsName) throw new Error(`${file} has no input named input_ids`);
-  const fromIds = (nm: string): OnnxNode[] => (consumers.get(nm) ?? []).flatMap((c) => (c.op_type === 'Cast' ? fromIds(c.output![0]!) : [c]));
-  let embed: EmbeddingWeight | undefined;
-  for (const n of fromIds(idsName)) {
-    if (n.op_type === 'Gather') {
-      const t = await resolve(n.input![0]!);
-      if (t && t.shape.length === 2) embed = dense(t.shape, toF32(t));
-    } else if (n.op_type === 'GatherBlockQuantized') {
-      const [data, scales, zp] = await Promise.all([resolve(n.input![0]!), resolve(n.input![2]!), n.input![3] ? resolve(n.input![3]) : Promise.resolve(null)]);
-      if (!data || !scales) continue;
-      if (attr(n, 'quantize_axis') !== 1 && n.attribute?.some((a) => a.name === 'quantize_axis')) throw new Error(`${file}: embedding quantised along axis ${attr(n, 'quantize_axis')}; expected 1`);
-      if (data.dtype !== 'uint8') throw new Error(`${file}: quantised embedding stored as ${data.dtype}; expected packed uint8`);
-      const [vocab, half] = data.shape as [number, number];
-      embed = {
-        kind: 'q4-gather',
-        vocab,
-        dim: half * 2,
-        blockSize: attr(n, 'block_size') || 32,
-        packed: data.data as Uint8Array,
-        scales: scales.dtype === 'float16' ? { f16: scales.data as Uint16Array } : toF32(scales),
-        zeroPoints: zp ? (zp.data as Uint8Array) : undefined,
-      };
-    }
-    if (embed) break;
-  }
-  if (!embed) throw new Error(`${file}: found no embedding Gather reading input_ids`);
+  const embed = await findEmbedding(g.input?.map((i) => i.name ?? '') ?? [], consumers, resolve, cfg, file);
 
-  // LM head: walk back from `logits` to the first MatMul-like node with a constant weight
+  // LM head: breadth first from `logits` to the nearest MatMul-like node with a constant weight
   const outName = (g.output ?? []).find((o) => o.name === 'logits')?.name ?? g.output?.[0]?.name;
+  const producer = consts.producer;
   let lmHead: LinearWeight | undefined;
   const seen = new Set<string>();
-  const stack = outName ? [outName] : [];
-  // breadth first (the head is the nearest MatMul), not through shape computations
-  while (stack.length && !lmHead) {
-    const nm = stack.shift()!;
+  const queue = outName ? [outName] : [];
+  while (queue.length && !lmHead) {
+    const nm = queue.shift()!;
     if (seen.has(nm)) continue;
     seen.add(nm);
     const n = producer.get(nm);
     if (!n) continue;
-    if (n.op_type === 'MatMul' || n.op_type === 'MatMulNBits' || n.op_type === 'Gemm') {
-      const w = await linearOf(n);
-      if (w) {
-        lmHead = w;
+    if (MATMULS.has(n.op_type ?? '')) {
+      const r = await linearOf(n);
+      if (r) {
+        checkShape({ w: r.w, node: n.name ?? '' }, cfg.vocabSize, d, `${file}: LM head (${n.name})`);
+        lmHead = r.w;
         break;
       }
     }
-    if (n.op_type === 'Shape' || n.op_type === 'Size') continue;
-    for (const i of n.input ?? []) if (i) stack.push(i);
+    if (n.op_type === 'Shape' || n.op_type === 'Size') continue; // shape arithmetic, not data
+    for (const i of n.input ?? []) if (i) queue.push(i);
   }
-  if (!lmHead) throw new Error(`${file}: found no LM head MatMul feeding ${outName}`);
+  if (!lmHead) throw new Error(`${file}: found no LM head MatMul feeding ${outName ?? 'the graph output'}`);
   // a tied export carries the embedding again as the head; drop the copy when it is exactly that
   if (cfg.tieEmbeddings && lmHead.kind === 'dense' && embed.kind === 'dense' && sameData(lmHead.data, embed.data)) lmHead = undefined;
   return { embed, layers, finalNorm, lmHead };
+}
+
+function vec(c: ConstValue | null): Float32Array | null {
+  return c ? toFloat32(c) : null;
+}
+
+/** The embedding table: the Gather / GatherBlockQuantized whose indices are input_ids (through casts and reshapes). */
+async function findEmbedding(
+  inputs: string[],
+  consumers: Map<string, OnnxNode[]>,
+  resolve: (n: string | undefined) => Promise<ConstValue | null>,
+  cfg: ModelConfig,
+  file: string,
+): Promise<EmbeddingWeight> {
+  if (!inputs.includes('input_ids')) throw new Error(`${file} has no input named input_ids`);
+  const lookups: { node: OnnxNode; ids: string }[] = [];
+  const walk = (name: string, depth: number) => {
+    for (const c of consumers.get(name) ?? []) {
+      if ((c.op_type === 'Gather' || c.op_type === 'GatherBlockQuantized') && c.input?.[1] === name) lookups.push({ node: c, ids: name });
+      else if (depth < 4 && ID_PASSTHROUGH.has(c.op_type ?? '') && c.input?.[0] === name) walk(c.output![0]!, depth + 1);
+    }
+  };
+  walk('input_ids', 0);
+  const attr = (n: OnnxNode, k: string, dflt: number) => {
+    const a = n.attribute?.find((x) => x.name === k);
+    return a ? toNum(a.i) : dflt;
+  };
+  for (const { node: n } of lookups) {
+    const where = `${file}: embedding ${n.name}`;
+    if (n.op_type === 'Gather') {
+      const t = await resolve(n.input![0]);
+      if (!t || t.shape.length !== 2) continue;
+      if (t.shape[0] !== cfg.vocabSize || t.shape[1] !== cfg.hiddenSize) {
+        throw new Error(`${where} is [${t.shape}]; config.json implies [${cfg.vocabSize},${cfg.hiddenSize}]`);
+      }
+      return dense(t.shape, toFloat32(t));
+    }
+    const [data, scales, zp] = await Promise.all([resolve(n.input![0]), resolve(n.input![2]), resolve(n.input![3])]);
+    if (!data || !scales) continue;
+    if (attr(n, 'gather_axis', 0) !== 0) throw new Error(`${where} gathers along axis ${attr(n, 'gather_axis', 0)}; expected 0`);
+    if (attr(n, 'bits', 4) !== 4) throw new Error(`${where} is ${attr(n, 'bits', 4)}-bit; steerlab reads 4-bit embeddings only`);
+    if (data.dtype !== 'uint8' || data.shape.length !== 2) throw new Error(`${where} stores ${data.dtype} [${data.shape}]; expected packed uint8 [vocab, dim/2]`);
+    const qa = attr(n, 'quantize_axis', 1);
+    if (qa !== 1 && qa !== -1) throw new Error(`${where} is quantised along axis ${qa}; expected the last axis`);
+    if (zp && zp.dtype !== 'uint8') throw new Error(`${where} has ${zp.dtype} zero points; expected packed uint8`);
+    const [vocab, half] = data.shape as [number, number];
+    const blockSize = attr(n, 'block_size', 128); // the contrib op's default
+    const dim = half * 2;
+    if (vocab !== cfg.vocabSize || dim !== cfg.hiddenSize) throw new Error(`${where} is [${vocab},${dim}]; config.json implies [${cfg.vocabSize},${cfg.hiddenSize}]`);
+    const nb = Math.ceil(dim / blockSize);
+    if (scales.data.length !== vocab * nb) throw new Error(`${where} has ${scales.data.length} scales; [${vocab},${dim}] in blocks of ${blockSize} needs ${vocab * nb}`);
+    return {
+      kind: 'q4-gather',
+      vocab,
+      dim,
+      blockSize,
+      packed: data.data as Uint8Array,
+      scales: scales.dtype === 'float16' ? { f16: scales.data as Uint16Array } : toFloat32(scales),
+      zeroPoints: zp ? (zp.data as Uint8Array) : undefined,
+    };
+  }
+  throw new Error(`${file}: found no embedding Gather reading input_ids`);
+}
+
+/** MatMulNBits attributes against the sizes of its packed data (a mismatch means a different layout). */
+function checkQ4(q: Q4Linear, where: string): void {
+  const bs = q.blockSize;
+  if (!(q.K > 0 && q.N > 0)) throw new Error(`${where} lacks the K / N attributes`);
+  if (!(bs >= 16 && (bs & (bs - 1)) === 0)) throw new Error(`${where} has block_size ${bs}; expected a power of 2 >= 16`);
+  const nb = Math.ceil(q.K / bs);
+  const nScales = q.scales instanceof Float32Array ? q.scales.length : q.scales.f16.length;
+  if (q.packed.length !== q.N * nb * (bs / 2)) throw new Error(`${where}: packed weight has ${q.packed.length} bytes; N=${q.N} K=${q.K} block ${bs} needs ${q.N * nb * (bs / 2)}`);
+  if (nScales !== q.N * nb) throw new Error(`${where}: ${nScales} scales; N=${q.N} K=${q.K} block ${bs} needs ${q.N * nb}`);
+  if (q.zeroPoints && q.zeroPoints.length !== q.N * Math.ceil(nb / 2)) {
+    throw new Error(`${where}: ${q.zeroPoints.length} zero-point bytes; expected ${q.N * Math.ceil(nb / 2)} (packed 4-bit)`);
+  }
+}
+
+function checkShape(l: { w: LinearWeight; bias?: DenseTensor; node: string }, rows: number, cols: number, where: string): void {
+  const [r, c] = l.w.kind === 'q4' ? [l.w.N, l.w.K] : [l.w.shape[0]!, l.w.shape[1]!];
+  if (r !== rows || c !== cols) throw new Error(`${where} has weight [out ${r}, in ${c}]; config.json implies [${rows}, ${cols}]`);
+  if (l.bias && l.bias.data.length !== rows) throw new Error(`${where} has a bias of ${l.bias.data.length}; expected ${rows}`);
 }
 
 function sameData(a: Float32Array, b: Float32Array): boolean {
@@ -322,7 +332,17 @@ function sameData(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-/** Rows [off, off + n) of a linear weight (output features), for fused qkv / gate_up exports. */
+/** Splits a fused projection (qkv_proj, gate_up_proj) by output rows, bias included. */
+function splitLin(l: Lin, rows: number[]): Lin[] {
+  let off = 0;
+  return rows.map((r) => {
+    const part: Lin = { w: splitRows(l.w, off, r), bias: l.bias ? dense([r], l.bias.data.slice(off, off + r)) : undefined, node: l.node };
+    off += r;
+    return part;
+  });
+}
+
+/** Rows [off, off + n) of a linear weight (output features). */
 function splitRows(w: LinearWeight, off: number, n: number): LinearWeight {
   if (w.kind === 'dense') {
     const K = w.shape[1]!;
@@ -332,11 +352,5 @@ function splitRows(w: LinearWeight, off: number, n: number): LinearWeight {
   const bpr = nb * (w.blockSize / 2);
   const zpr = Math.ceil(nb / 2);
   const scales = w.scales instanceof Float32Array ? w.scales.slice(off * nb, (off + n) * nb) : { f16: w.scales.f16.slice(off * nb, (off + n) * nb) };
-  return {
-    ...w,
-    N: n,
-    packed: w.packed.slice(off * bpr, (off + n) * bpr),
-    scales,
-    zeroPoints: w.zeroPoints?.slice(off * zpr, (off + n) * zpr),
-  };
+  return { ...w, N: n, packed: w.packed.slice(off * bpr, (off + n) * bpr), scales, zeroPoints: w.zeroPoints?.slice(off * zpr, (off + n) * zpr) };
 }
