@@ -32,6 +32,7 @@ export function weightsFromSafetensors(cfg: ModelConfig, tensors: Tensors, file 
     expect(t, [n], name);
     return cfg.normPlusOne ? dense(t.shape, t.data.map((x) => 1 + x)) : t;
   };
+  const vec = (name: string, n: number) => expect(get(name)!, [n], prefix + name);
   const d = cfg.hiddenSize;
   const hd = cfg.headDim;
   const layers: LayerWeights[] = [];
@@ -49,21 +50,23 @@ export function weightsFromSafetensors(cfg: ModelConfig, tensors: Tensors, file 
       k: lin('self_attn.k_proj.weight', cfg.numKvHeads * hd, d),
       v: lin('self_attn.v_proj.weight', cfg.numKvHeads * hd, d),
       o: lin('self_attn.o_proj.weight', d, cfg.numHeads * hd),
-      qBias: cfg.qkvBias ? get(p + 'self_attn.q_proj.bias') : undefined,
-      kBias: cfg.qkvBias ? get(p + 'self_attn.k_proj.bias') : undefined,
-      vBias: cfg.qkvBias ? get(p + 'self_attn.v_proj.bias') : undefined,
-      oBias: cfg.oBias ? get(p + 'self_attn.o_proj.bias') : undefined,
+      qBias: cfg.qkvBias ? vec(p + 'self_attn.q_proj.bias', cfg.numHeads * hd) : undefined,
+      kBias: cfg.qkvBias ? vec(p + 'self_attn.k_proj.bias', cfg.numKvHeads * hd) : undefined,
+      vBias: cfg.qkvBias ? vec(p + 'self_attn.v_proj.bias', cfg.numKvHeads * hd) : undefined,
+      oBias: cfg.oBias ? vec(p + 'self_attn.o_proj.bias', d) : undefined,
       gate: lin('mlp.gate_proj.weight', cfg.intermediateSize, d),
       up: lin('mlp.up_proj.weight', cfg.intermediateSize, d),
       down: lin('mlp.down_proj.weight', d, cfg.intermediateSize),
     });
   }
   const embed = expect(get('embed_tokens.weight')!, [cfg.vocabSize, d], 'embed_tokens.weight');
-  const head = tensors.get('lm_head.weight');
-  return {
-    embed,
-    layers,
-    finalNorm: norm('norm.weight', d)!,
-    lmHead: head && !cfg.tieEmbeddings ? expect(dense(head.shape, head.data), [cfg.vocabSize, d], 'lm_head.weight') : undefined,
-  };
+  // the head sits next to the language model: lm_head.weight, or language_model.lm_head.weight in multimodal files
+  const headName = ['lm_head.weight', 'language_model.lm_head.weight'].find((n) => tensors.has(n));
+  let lmHead: DenseTensor | undefined;
+  if (!cfg.tieEmbeddings) {
+    if (!headName) throw new Error(`${file} is missing tensor lm_head.weight (config.json has tie_word_embeddings = false)`);
+    const h = tensors.get(headName)!;
+    lmHead = expect(dense(h.shape, h.data), [cfg.vocabSize, d], headName);
+  }
+  return { embed, layers, finalNorm: norm('norm.weight', d)!, lmHead };
 }
