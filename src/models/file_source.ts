@@ -25,13 +25,19 @@ export function dirSource(dir: string): FileSource {
   };
   return {
     id: dir,
-    async get(p) {
+    async get(p, onProgress) {
       const { fs, path } = await load();
+      let buf: Uint8Array;
       try {
-        return new Uint8Array(await fs.readFile(path.join(dir, p)));
-      } catch {
-        throw new Error(`${dir} has no file ${p}`);
+        buf = await fs.readFile(path.join(dir, p));
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ENOENT') throw new Error(`${dir} has no file ${p}`);
+        throw new Error(`could not read ${path.join(dir, p)}: ${(e as Error).message}`);
       }
+      // a plain Uint8Array over the Buffer's memory (no copy)
+      const out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      onProgress?.({ path: p, loaded: out.byteLength, total: out.byteLength });
+      return out;
     },
     async has(p) {
       const { fs, path } = await load();
@@ -61,7 +67,7 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
   const url = (p: string) => `${base}/${repo}/resolve/${encodeURIComponent(rev)}/${p.split('/').map(encodeURIComponent).join('/')}`;
   const explain = (status: number, p: string) => {
     if (status === 401 || status === 403) {
-      return `${repo} is gated or private (HTTP ${status} for ${p}): accept its license on huggingface.co and set an access token in the lab`;
+      return `${repo} is a gated or private repository (HTTP ${status} for ${p}): accept the license on the Hub and set a token${opts.token ? ' (the token given was refused)' : ''}`;
     }
     if (status === 404) return `${repo} has no file ${p} (HTTP 404)`;
     return `${repo}/${p}: HTTP ${status}`;
@@ -92,7 +98,9 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
         try {
           r = await reader.read();
         } catch (e) {
-          throw new Error(`download of ${repo}/${p} broke off after ${loaded} bytes: ${(e as Error).message}`);
+          if ((e as Error).name === 'AbortError') throw e;
+          const of = total !== undefined ? ` of ${total}` : '';
+          throw new Error(`download of ${repo}/${p} is truncated: the connection broke off after ${loaded}${of} bytes (${(e as Error).message})`);
         }
         if (r.done) break;
         chunks.push(r.value);
@@ -112,15 +120,19 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
       }
       return out;
     },
+    // 404 means absent; anything else that is not OK (gated, server errors, no network) is an error, so an
+    // offline browser is told so instead of "this repository has no config.json"
     async has(p) {
+      let res: Response;
       try {
-        const res = await f(url(p), { method: 'HEAD', headers, signal: opts.signal });
-        if (res.status === 401 || res.status === 403) throw new Error(explain(res.status, p));
-        return res.ok;
+        res = await f(url(p), { method: 'HEAD', headers, signal: opts.signal });
       } catch (e) {
-        if ((e as Error).message.includes('gated')) throw e;
-        return false;
+        if ((e as Error).name === 'AbortError') throw e;
+        throw new Error(`could not reach ${base} for ${repo}/${p}: ${(e as Error).message} (offline, or blocked by the network)`);
       }
+      if (res.ok) return true;
+      if (res.status === 404) return false;
+      throw new Error(explain(res.status, p));
     },
   };
 }

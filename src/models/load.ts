@@ -9,6 +9,7 @@ import { readSafetensors } from './safetensors';
 import { weightsFromSafetensors } from './safetensors_weights';
 import type { ModelWeights } from './weights';
 
+/** ONNX files tried in order (onnx-community layout first); external data is read by each initializer's location */
 export const ONNX_CANDIDATES = ['onnx/model_q4f16.onnx', 'onnx/model_q4.onnx', 'onnx/model.onnx', 'model_q4f16.onnx', 'model_q4.onnx', 'model.onnx'];
 
 export interface LoadOptions {
@@ -48,13 +49,24 @@ export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promis
       return { config, weights: w, format: 'safetensors', bytes };
     }
     if (await src.has('model.safetensors.index.json')) {
-      const idx = JSON.parse(new TextDecoder().decode(await get('model.safetensors.index.json'))) as { weight_map?: Record<string, string> };
-      if (!idx.weight_map) throw new Error(`${src.id}/model.safetensors.index.json has no weight_map`);
+      const where = `${src.id}/model.safetensors.index.json`;
+      let idx: { weight_map?: unknown };
+      try {
+        idx = JSON.parse(new TextDecoder().decode(await get('model.safetensors.index.json')));
+      } catch (e) {
+        throw new Error(`${where} is not valid JSON: ${(e as Error).message}`);
+      }
+      const map = idx?.weight_map;
+      if (!map || typeof map !== 'object' || !Object.values(map).every((v) => typeof v === 'string')) {
+        throw new Error(`${where} has no weight_map of tensor name → shard file`);
+      }
       const tensors = new Map<string, { dtype: string; shape: number[]; data: Float32Array }>();
-      for (const shard of [...new Set(Object.values(idx.weight_map))]) {
+      const shards = [...new Set(Object.values(map as Record<string, string>))];
+      for (const shard of shards) {
         for (const [k, v] of readSafetensors(await get(shard), shard)) tensors.set(k, v);
       }
-      return { config, weights: weightsFromSafetensors(config, tensors, 'sharded safetensors'), format: 'safetensors (sharded)', bytes };
+      const weights = weightsFromSafetensors(config, tensors, `the shards of ${where} (${shards.join(', ')})`);
+      return { config, weights, format: 'safetensors (sharded)', bytes };
     }
     return null;
   };
