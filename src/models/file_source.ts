@@ -9,6 +9,19 @@ export interface FetchProgress {
   total?: number;
 }
 
+/** Why a file could not be had: loadModel treats 'network' on a probe as "not reachable here", the rest as fatal. */
+export type SourceErrorKind = 'missing' | 'access' | 'network' | 'truncated' | 'http' | 'io';
+
+export class SourceError extends Error {
+  constructor(
+    message: string,
+    readonly kind: SourceErrorKind,
+  ) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}
+
 export interface FileSource {
   /** a label for messages: the folder or the repo id */
   id: string;
@@ -31,8 +44,8 @@ export function dirSource(dir: string): FileSource {
       try {
         buf = await fs.readFile(path.join(dir, p));
       } catch (e) {
-        if ((e as { code?: string }).code === 'ENOENT') throw new Error(`${dir} has no file ${p}`);
-        throw new Error(`could not read ${path.join(dir, p)}: ${(e as Error).message}`);
+        if ((e as { code?: string }).code === 'ENOENT') throw new SourceError(`${dir} has no file ${p}`, 'missing');
+        throw new SourceError(`could not read ${path.join(dir, p)}: ${(e as Error).message}`, 'io');
       }
       // a plain Uint8Array over the Buffer's memory (no copy)
       const out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -72,6 +85,8 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
     if (status === 404) return `${repo} has no file ${p} (HTTP 404)`;
     return `${repo}/${p}: HTTP ${status}`;
   };
+  const httpError = (status: number, p: string) =>
+    new SourceError(explain(status, p), status === 401 || status === 403 ? 'access' : status === 404 ? 'missing' : 'http');
   return {
     id: repo,
     async get(p, onProgress) {
@@ -80,9 +95,9 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
         res = await f(url(p), { headers, signal: opts.signal });
       } catch (e) {
         if ((e as Error).name === 'AbortError') throw e;
-        throw new Error(`could not reach ${base} for ${repo}/${p}: ${(e as Error).message} (offline, or blocked by the network)`);
+        throw new SourceError(`could not reach ${base} for ${repo}/${p}: ${(e as Error).message} (offline, or blocked by the network)`, 'network');
       }
-      if (!res.ok) throw new Error(explain(res.status, p));
+      if (!res.ok) throw httpError(res.status, p);
       const lenHeader = res.headers.get('content-length');
       const total = lenHeader ? Number(lenHeader) : undefined;
       if (!res.body) {
@@ -100,7 +115,7 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
         } catch (e) {
           if ((e as Error).name === 'AbortError') throw e;
           const of = total !== undefined ? ` of ${total}` : '';
-          throw new Error(`download of ${repo}/${p} is truncated: the connection broke off after ${loaded}${of} bytes (${(e as Error).message})`);
+          throw new SourceError(`download of ${repo}/${p} is truncated: the connection broke off after ${loaded}${of} bytes (${(e as Error).message})`, 'truncated');
         }
         if (r.done) break;
         chunks.push(r.value);
@@ -110,7 +125,7 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
       // a compressed transfer reports the compressed length; only an identity body can be checked exactly
       const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
       if (total !== undefined && !encoded && loaded !== total) {
-        throw new Error(`download of ${repo}/${p} is truncated: got ${loaded} of ${total} bytes`);
+        throw new SourceError(`download of ${repo}/${p} is truncated: got ${loaded} of ${total} bytes`, 'truncated');
       }
       const out = new Uint8Array(loaded);
       let o = 0;
@@ -128,11 +143,11 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
         res = await f(url(p), { method: 'HEAD', headers, signal: opts.signal });
       } catch (e) {
         if ((e as Error).name === 'AbortError') throw e;
-        throw new Error(`could not reach ${base} for ${repo}/${p}: ${(e as Error).message} (offline, or blocked by the network)`);
+        throw new SourceError(`could not reach ${base} for ${repo}/${p}: ${(e as Error).message} (offline, or blocked by the network)`, 'network');
       }
       if (res.ok) return true;
       if (res.status === 404) return false;
-      throw new Error(explain(res.status, p));
+      throw httpError(res.status, p);
     },
   };
 }

@@ -3,7 +3,7 @@
 
 import type { ModelConfig } from './config';
 import { parseHfConfig } from './config_parse';
-import type { FetchProgress, FileSource } from './file_source';
+import { SourceError, type FetchProgress, type FileSource } from './file_source';
 import { weightsFromOnnx } from './onnx_weights';
 import { readSafetensors } from './safetensors';
 import { weightsFromSafetensors } from './safetensors_weights';
@@ -42,13 +42,27 @@ export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promis
     throw new Error(`${src.id}/config.json is not valid JSON: ${(e as Error).message}`);
   }
   const config = parseHfConfig(cfgJson, `${src.id}/config.json`);
+  // Probing weight files: an unreachable network counts as "not here", so a browser that cached an ONNX export can
+  // reload it offline even though the probe for model.safetensors fails; the error is reported if nothing is found.
+  let unreachable: SourceError | undefined;
+  const has = async (p: string) => {
+    try {
+      return await src.has(p);
+    } catch (e) {
+      if (e instanceof SourceError && e.kind === 'network') {
+        unreachable ??= e;
+        return false;
+      }
+      throw e;
+    }
+  };
 
   const trySafetensors = async (): Promise<LoadedFiles | null> => {
-    if (await src.has('model.safetensors')) {
+    if (await has('model.safetensors')) {
       const w = weightsFromSafetensors(config, readSafetensors(await get('model.safetensors'), 'model.safetensors'));
       return { config, weights: w, format: 'safetensors', bytes };
     }
-    if (await src.has('model.safetensors.index.json')) {
+    if (await has('model.safetensors.index.json')) {
       const where = `${src.id}/model.safetensors.index.json`;
       let idx: { weight_map?: unknown };
       try {
@@ -73,7 +87,7 @@ export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promis
   const tryOnnx = async (): Promise<LoadedFiles | null> => {
     const candidates = opts.onnxFile ? [opts.onnxFile] : ONNX_CANDIDATES;
     for (const file of candidates) {
-      if (!(await src.has(file))) continue;
+      if (!(await has(file))) continue;
       const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
       const weights = await weightsFromOnnx(config, await get(file), (loc) => get(dir + loc), file);
       return { config, weights, format: `onnx (${file})`, bytes };
@@ -85,5 +99,7 @@ export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promis
     const r = await attempt();
     if (r) return r;
   }
-  throw new Error(`${src.id} has no weights steerlab can read (looked for model.safetensors, model.safetensors.index.json, ${ONNX_CANDIDATES.join(', ')})`);
+  const looked = ['model.safetensors', 'model.safetensors.index.json', ...(opts.onnxFile ? [opts.onnxFile] : ONNX_CANDIDATES)].join(', ');
+  if (unreachable) throw new Error(`${src.id}: found no weights it could reach (looked for ${looked}); ${unreachable.message}`);
+  throw new Error(`${src.id} has no weights steerlab can read (looked for ${looked})`);
 }

@@ -1,6 +1,7 @@
 // FileSource (folder, Hub over HTTP) and loadModel: a local node:http server plays the Hub
-// (`/<repo>/resolve/<revision>/<path>`) serving ../shared/reference/qwen2-hub, plus a private repo (401 without
-// the right token), a truncated body, a server error; loadModel's format choice, shards and error messages.
+// (`/<repo>/resolve/<revision>/<path>`) serving ../shared/reference/qwen2-hub (and the other fixture folders as
+// test/<name>), plus a private repo (401 without the right token), a truncated body, a server error; loadModel's
+// format choice, shards, an offline browser with a cached export, and error messages.
 
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -55,9 +56,10 @@ beforeAll(async () => {
       return void setTimeout(() => res.destroy(), 20);
     }
     if (repo === 'test/private' && req.headers.authorization !== 'Bearer good-token') return void res.writeHead(401).end();
-    if (repo !== 'test/qwen2-hub' && repo !== 'test/private') return void res.writeHead(404).end();
-    const p = path.join(HUB_DIR, file!);
-    if (!p.startsWith(HUB_DIR + path.sep) || !statSync(p, { throwIfNoEntry: false })?.isFile()) return void res.writeHead(404).end();
+    // test/private is qwen2-hub behind a token; test/<name> is ../shared/reference/<name>
+    const dir = repo === 'test/private' ? HUB_DIR : path.join(REF, repo!.slice('test/'.length));
+    const p = path.join(dir, file!);
+    if (!repo!.startsWith('test/') || !p.startsWith(REF + path.sep) || !statSync(p, { throwIfNoEntry: false })?.isFile()) return void res.writeHead(404).end();
     const body = readFileSync(p);
     res.writeHead(200, { 'content-length': String(body.byteLength), 'content-type': 'application/octet-stream' });
     if (req.method === 'HEAD') return void res.end();
@@ -119,6 +121,25 @@ describe('hubSource', () => {
     await expect(hubSource('test/qwen2-hub', { baseUrl: dead }).get('config.json')).rejects.toThrow(/could not reach http:\/\/127.0.0.1:\d+ for test\/qwen2-hub\/config.json/);
     await expect(hubSource('test/qwen2-hub', { baseUrl: dead }).has('config.json')).rejects.toThrow(/could not reach/);
     expect(() => hubSource('not a repo')).toThrow(/"not a repo" is not a Hub repository id/);
+  });
+
+  it('offline with a cached ONNX export: failed probes count as absent, the cached file loads', async () => {
+    // a fetch that only reaches what a browser cache would hold, and fails like an offline fetch otherwise
+    const cached = new Set(['config.json', 'model_q4.onnx']);
+    const offline: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (![...cached].some((f) => url.endsWith(`/resolve/main/${f}`))) throw new TypeError('fetch failed');
+      return fetch(input, init);
+    };
+    const r = await loadModel(hubSource('test/gemma2', { baseUrl: base, fetch: offline }));
+    expect(r.format).toBe('onnx (model_q4.onnx)');
+    expect(r.weights.layers[3]!.down.kind).toBe('q4');
+    cached.delete('model_q4.onnx');
+    await expect(loadModel(hubSource('test/gemma2', { baseUrl: base, fetch: offline }))).rejects.toThrow(
+      /test\/gemma2: found no weights it could reach \(looked for model.safetensors, .*\); could not reach http:\/\/127.0.0.1:\d+ for test\/gemma2\/model.safetensors: fetch failed/,
+    );
+    cached.delete('config.json');
+    await expect(loadModel(hubSource('test/gemma2', { baseUrl: base, fetch: offline }))).rejects.toThrow(/could not reach .* for test\/gemma2\/config.json/);
   });
 });
 
