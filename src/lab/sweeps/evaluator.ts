@@ -86,8 +86,9 @@ export class LossEvaluator extends CachedEvaluator {
 
 /** Mean per-token KL(p_chat ‖ p_steered) over the real tokens of fixed rows, for an EFFECTIVE vector. */
 export class KlEvaluator extends CachedEvaluator {
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal } = {}): Promise<KlEvaluator> {
-    const g = buildSteerGraph(model, { layer, ce: false, kl: 'same', fromCache: true });
+  /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact) */
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64' } = {}): Promise<KlEvaluator> {
+    const g = buildSteerGraph(model, { layer, ce: false, kl: 'same', fromCache: true, klPrecision: opts.precision });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
     e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, opts.batchSize ?? 4, false, opts.signal);
