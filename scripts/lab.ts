@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '../src/engine/runtime/backend';
 import { dirSource, hubSource } from '../src/models/file_source';
-import { datasetUrl, isDatasetPresetId } from '../src/lab/data/presets';
+import { DATASET_PRESETS, datasetUrl, isDatasetPresetId } from '../src/lab/data/presets';
 import { hubRowsSource, parquetSource, selectDoc } from '../src/lab/fineweb';
 import { parsePlan, type Plan } from '../src/lab/plan/schema';
 import { runPlan } from '../src/lab/plan/run';
@@ -52,7 +52,7 @@ async function main() {
     dataset: async (spec, p) => {
       if (isDatasetPresetId(spec)) return datasetUrl(spec, p.datasets_base_url);
       if (/^https?:\/\//.test(spec)) return spec;
-      if (!existsSync(local(spec))) throw new Error(`dataset "${spec}" is not a preset, a URL or an existing file`);
+      if (!existsSync(local(spec))) throw new Error(`not a dataset preset (${Object.keys(DATASET_PRESETS).join(', ')}), a URL, or an existing file (${local(spec)})`);
       return new Uint8Array(await readFile(local(spec)));
     },
     finewebDocs: async (p, n) => {
@@ -61,6 +61,15 @@ async function main() {
       if (/^https?:\/\/.*\.parquet/.test(s)) return parquetSource(s).fetchDocs(n);
       const docs = (await readJsonDocs(local(s))).map((t) => selectDoc(t)).filter((t): t is string => t !== null);
       return docs.slice(0, n);
+    },
+    readText: async (spec) => {
+      if (/^https?:\/\//.test(spec)) {
+        const res = await fetch(spec);
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return res.text();
+      }
+      if (!existsSync(local(spec))) throw new Error(`no such file ${local(spec)}`);
+      return readFile(local(spec), 'utf8');
     },
     versions: { steerlab: await pkg('..'), 'onnxruntime-web': await pkg('onnxruntime-web'), '@huggingface/transformers': await pkg('@huggingface/transformers'), node: process.version },
     log: (m) => console.error(`[lab] ${m}`),

@@ -38,6 +38,13 @@ describe('parsePlan', () => {
     expect(bad((p) => (p.pca.runs = ['general', 'ghost']))).toThrow('plan.pca.runs[1] "ghost" is not a run of this plan');
     expect(bad((p) => (p.runs = []))).toThrow('plan.runs must be a non-empty list');
     expect(() => parsePlan('hello')).toThrow('plan must be an object');
+    // a misspelt field is an error, not a silent default (λ would fall back to 0 and train the general vector)
+    expect(bad((p) => (p.runs[1].lamda_kl = 5))).toThrow('plan.runs[1].lamda_kl is not a plan field (expected one of: name, lambda_kl,');
+    expect(bad((p) => (p.efficiency.scale = [1]))).toThrow('plan.efficiency.scale is not a plan field');
+    expect(bad((p) => (p.train.epochs = 1))).toThrow('plan.train has both epochs and steps; give one');
+    expect(bad((p) => (p.generate.top_p = 0))).toThrow('plan.generate.top_p must lie in (0, 1]');
+    expect(bad((p) => (p.fineweb.norms = 'big'))).toThrow('plan.fineweb.norms must be a list of numbers');
+    expect(parsePlan({ ...base(), _comment: 'keys starting with _ are comments' }).runs).toHaveLength(3);
   });
 });
 

@@ -15,6 +15,8 @@ import { sampleWithoutReplacement } from '../data/split';
 import { norm } from '../feeds';
 import { Generator } from '../generate';
 import { pcaTrajectories } from '../pca';
+import { parseQuestionsYaml } from '../questions';
+import { deriveSeed } from '../rng';
 import { KlEvaluator, LossEvaluator } from '../sweeps/evaluator';
 import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweeps';
 import { SteeringTrainer, type TrainState } from '../train/trainer';
@@ -31,6 +33,8 @@ export interface PlanEnv {
   dataset(spec: string, plan: Plan): Promise<ChatInput>;
   /** FineWeb documents for plan.fineweb */
   finewebDocs(plan: Plan, n: number): Promise<string[]>;
+  /** text of a question file named in plan.generate.questions (.yaml/.yml: a path or URL) */
+  readText?(spec: string, plan: Plan): Promise<string>;
   versions: Record<string, string>;
   log?: (msg: string) => void;
   signal?: AbortSignal;
@@ -60,7 +64,7 @@ export interface Report {
   stability_reference?: Record<string, { loss_trained: number; loss_chat: number }>;
   fineweb?: Record<string, { norm: number; kl: number }[]>;
   pca?: { explained_variance: number[]; explained_variance_ratio: number[]; coords: Record<string, number[][]> };
-  generate?: Record<string, { question: string; samples: string[] }[]>;
+  generate?: Record<string, { id?: string; question: string; samples: string[] }[]>;
   seconds: number;
 }
 
@@ -76,25 +80,44 @@ export function documentRows(tok: ChatTokenizer, docs: string[], maxTokens: numb
   });
 }
 
+/** Runs `f`, prefixing any error (but a cancellation) with the plan field and value it came from. */
+async function at<T>(field: string, value: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if ((e as Error)?.name === 'AbortError') throw e;
+    throw new Error(`${field} "${value}": ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
 export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const t0 = performance.now();
   const log = env.log ?? (() => {});
   const src = env.modelSource(plan);
   log(`loading ${plan.model}`);
-  const files = await loadModel(src);
+  const files = await at('plan.model', plan.model, () => loadModel(src));
   const model = LoadedModel.create(env.backend, files.config, files.weights, files.format);
   const cfg = files.config;
   if (plan.layer >= cfg.numLayers) throw new Error(`invalid plan: plan.layer ${plan.layer} is outside 0..${cfg.numLayers - 1} for ${plan.model}`);
-  const tok = await loadTokenizer(env.tokenizerSource?.(plan) ?? src);
-  const prep = (spec: string, rows: number | undefined) =>
-    env.dataset(spec, plan).then((input) => prepareChatDataset(input, tok, { labels: plan.train.labels, maxLen: plan.train.max_len, limit: rows, seed: plan.seed }));
+  const tok = await at(plan.tokenizer ? 'plan.tokenizer' : 'plan.model', plan.tokenizer ?? plan.model, () => loadTokenizer(env.tokenizerSource?.(plan) ?? src));
+  // a dataset that cannot be read, or has no usable row, is reported under the plan field that named it
+  const prep = (spec: string, rows: number | undefined, field: string) =>
+    at(field, spec, async () => {
+      const d = await prepareChatDataset(await env.dataset(spec, plan), tok, { labels: plan.train.labels, maxLen: plan.train.max_len, limit: rows, seed: plan.seed });
+      if (!d.train.length) {
+        const why = d.report.bad.length ? `${d.report.bad.length} bad lines (first: line ${d.report.bad[0]!.line}: ${d.report.bad[0]!.reason})` : `no row keeps a label within max_len ${plan.train.max_len}`;
+        throw new Error(`no usable training rows: ${why}`);
+      }
+      if (d.report.bad.length) log(`${field}: skipped ${d.report.bad.length} bad lines (first: line ${d.report.bad[0]!.line}: ${d.report.bad[0]!.reason})`);
+      return d;
+    });
   log(`preparing ${plan.train.data}`);
-  const data = await prep(plan.train.data, plan.train.rows);
+  const data = await prep(plan.train.data, plan.train.rows, 'plan.train.data');
   const klCache = new Map<string, TokenizedRow[]>();
-  const klRows = async (specs: string[]) => {
+  const klRows = async (specs: string[], field: (j: number) => string) => {
     const out: TokenizedRow[] = [];
-    for (const s of specs) {
-      if (!klCache.has(s)) klCache.set(s, (await prep(s, plan.train.kl_rows)).train);
+    for (const [j, s] of specs.entries()) {
+      if (!klCache.has(s)) klCache.set(s, (await prep(s, plan.train.kl_rows, field(j))).train);
       out.push(...klCache.get(s)!);
     }
     return out;
@@ -108,7 +131,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
     seconds: 0,
   };
   const finals = new Map<string, TrainState>();
-  for (const run of plan.runs) {
+  for (const [i, run] of plan.runs.entries()) {
     const init = run.init_from ? finals.get(run.init_from)!.v : undefined;
     log(`training ${run.name} (λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''})`);
     const trainer = await SteeringTrainer.create(
@@ -128,7 +151,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         seed: plan.seed,
         init,
       },
-      { train: data.train, kl: run.lambda_kl > 0 ? await klRows(run.kl_data) : undefined, padId: tok.padId },
+      { train: data.train, kl: run.lambda_kl > 0 ? await klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
     );
     const { state, cancelled } = await trainer.run({ signal: env.signal });
     await trainer.release();
@@ -151,7 +174,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   // every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
   if (klSpecs.length) {
-    const rows = (await klRows(klSpecs)).slice(0, 16);
+    const rows = (await klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
     const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
     for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(run.name));
     await kev.release();
@@ -184,7 +207,8 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
 
   if (plan.fineweb) {
     log(`fineweb: ${plan.fineweb.docs} documents`);
-    const docs = await env.finewebDocs(plan, plan.fineweb.docs);
+    const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
+    if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
     const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal });
     const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(r.name)]));
     report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
@@ -198,23 +222,40 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   }
 
   if (plan.generate) {
+    // literal questions, or question files (the plain variants, first paraphrase, with their system prompt if any)
+    const questions: { id?: string; question: string; system: string | null }[] = [];
+    for (const [j, q] of plan.generate.questions.entries()) {
+      if (!/\.ya?ml$/i.test(q)) {
+        questions.push({ question: q, system: null });
+        continue;
+      }
+      const field = `plan.generate.questions[${j}]`;
+      const parsed = await at(field, q, async () => {
+        if (!env.readText) throw new Error('this environment cannot read question files');
+        const list = parseQuestionsYaml(await env.readText(q, plan), { source: q });
+        if (!list.length) throw new Error('the file has no plain-variant question');
+        return list;
+      });
+      for (const e of parsed) questions.push({ id: e.id, question: e.question, system: e.system });
+    }
     const gen = await Generator.create(model, plan.layer);
     report.generate = {};
     for (const name of plan.generate.runs) {
       report.generate[name] = [];
-      for (const q of plan.generate.questions) {
-        const prompt = tok.applyChatTemplate([{ role: 'user', content: q }], { addGenerationPrompt: true });
+      for (const [qi, { id, question: q, system }] of questions.entries()) {
+        const messages = [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: q }];
+        const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
         const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
           maxNewTokens: plan.generate.max_new_tokens,
           temperature: plan.generate.temperature,
-          topP: 1,
-          seed: plan.seed,
+          topP: plan.generate.top_p,
+          seed: deriveSeed(plan.seed, 'generate', qi),
           eos: tok.eosIds,
           strength: 1,
           batch: plan.generate.samples,
           signal: env.signal,
         });
-        report.generate[name]!.push({ question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
+        report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
       }
     }
     await gen.release();

@@ -42,7 +42,8 @@ export interface Plan {
   stability?: { eps: number[]; seeds: number; rows: number };
   fineweb?: { source: string; docs: number; max_tokens: number; norms: number[]; random_seeds: number[] };
   pca?: { runs: string[]; k: number };
-  generate?: { questions: string[]; samples: number; max_new_tokens: number; temperature: number; runs: string[] };
+  /** questions: literal questions, or question files (.yaml/.yml, the plain variants of first_plot_questions.yaml) */
+  generate?: { questions: string[]; samples: number; max_new_tokens: number; temperature: number; top_p: number; runs: string[] };
   report: string;
 }
 
@@ -50,8 +51,17 @@ class PlanError extends Error {}
 
 type J = Record<string, unknown>;
 
-function obj(x: unknown, at: string): J {
+/**
+ * An object with only the given keys: a misspelt field (lamda_kl) would otherwise fall back to its default
+ * silently and run a different study. Keys starting with "_" are comments and allowed anywhere.
+ */
+function obj(x: unknown, at: string, keys?: string[]): J {
   if (!x || typeof x !== 'object' || Array.isArray(x)) throw new PlanError(`${at} must be an object`);
+  if (keys) {
+    for (const k of Object.keys(x)) {
+      if (!k.startsWith('_') && !keys.includes(k)) throw new PlanError(`${at}.${k} is not a plan field (expected one of: ${keys.join(', ')})`);
+    }
+  }
   return x as J;
 }
 function str(o: J, k: string, at: string, def?: string): string {
@@ -84,8 +94,9 @@ function strs(o: J, k: string, at: string, def?: string[]): string[] {
 
 export function parsePlan(json: unknown): Plan {
   try {
-    const p = obj(json, 'plan');
-    const t = obj(p.train, 'plan.train');
+    const p = obj(json, 'plan', ['model', 'hub_base_url', 'datasets_base_url', 'tokenizer', 'layer', 'alpha', 'seed', 'train', 'runs', 'efficiency', 'stability', 'fineweb', 'pca', 'generate', 'report']);
+    const t = obj(p.train, 'plan.train', ['data', 'rows', 'epochs', 'steps', 'lr', 'batch', 'accumulation', 'max_len', 'labels', 'warmup', 'checkpoint_every', 'kl_batch', 'kl_rows']);
+    if (t.epochs !== undefined && t.steps !== undefined) throw new PlanError('plan.train has both epochs and steps; give one');
     const train: PlanTrain = {
       data: str(t, 'data', 'plan.train'),
       rows: optNum(t, 'rows', 'plan.train', { int: true, min: 1 }),
@@ -109,7 +120,8 @@ export function parsePlan(json: unknown): Plan {
     if (!Array.isArray(p.runs) || !p.runs.length) throw new PlanError('plan.runs must be a non-empty list');
     const runs: PlanRun[] = p.runs.map((r0, i) => {
       const at = `plan.runs[${i}]`;
-      const r = obj(r0, at);
+      const r = obj(r0, at, ['name', 'lambda_kl', 'kl_data', 'init_from', 'epochs', 'steps']);
+      if (r.epochs !== undefined && r.steps !== undefined) throw new PlanError(`${at} has both epochs and steps; give one`);
       const lambda = num(r, 'lambda_kl', at, 0, { min: 0 });
       const run: PlanRun = {
         name: str(r, 'name', at),
@@ -143,16 +155,16 @@ export function parsePlan(json: unknown): Plan {
       report: str(p, 'report', 'plan'),
     };
     if (p.efficiency !== undefined) {
-      const e = obj(p.efficiency, 'plan.efficiency');
+      const e = obj(p.efficiency, 'plan.efficiency', ['scales', 'norms', 'rows']);
       plan.efficiency = { scales: nums(e, 'scales', 'plan.efficiency', [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]), norms: nums(e, 'norms', 'plan.efficiency', []), rows: num(e, 'rows', 'plan.efficiency', 100, { int: true, min: 1 }) };
     }
     if (p.stability !== undefined) {
-      const s = obj(p.stability, 'plan.stability');
+      const s = obj(p.stability, 'plan.stability', ['eps', 'seeds', 'rows']);
       plan.stability = { eps: nums(s, 'eps', 'plan.stability', [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]), seeds: num(s, 'seeds', 'plan.stability', 10, { int: true, min: 1 }), rows: num(s, 'rows', 'plan.stability', 100, { int: true, min: 1 }) };
       if (plan.stability.eps.some((e) => e < 0 || e > 1)) throw new PlanError('plan.stability.eps values must lie in [0, 1]');
     }
     if (p.fineweb !== undefined) {
-      const f = obj(p.fineweb, 'plan.fineweb');
+      const f = obj(p.fineweb, 'plan.fineweb', ['source', 'docs', 'max_tokens', 'norms', 'random_seeds']);
       plan.fineweb = {
         source: str(f, 'source', 'plan.fineweb', 'hub'),
         docs: num(f, 'docs', 'plan.fineweb', 50, { int: true, min: 1 }),
@@ -162,19 +174,21 @@ export function parsePlan(json: unknown): Plan {
       };
     }
     if (p.pca !== undefined) {
-      const c = obj(p.pca, 'plan.pca');
+      const c = obj(p.pca, 'plan.pca', ['runs', 'k']);
       plan.pca = { runs: strs(c, 'runs', 'plan.pca', runs.map((r) => r.name)), k: num(c, 'k', 'plan.pca', 5, { int: true, min: 1 }) };
       known(plan.pca.runs, 'plan.pca.runs');
     }
     if (p.generate !== undefined) {
-      const g = obj(p.generate, 'plan.generate');
+      const g = obj(p.generate, 'plan.generate', ['questions', 'samples', 'max_new_tokens', 'temperature', 'top_p', 'runs']);
       plan.generate = {
         questions: strs(g, 'questions', 'plan.generate'),
         samples: num(g, 'samples', 'plan.generate', 1, { int: true, min: 1 }),
         max_new_tokens: num(g, 'max_new_tokens', 'plan.generate', 600, { int: true, min: 1 }),
         temperature: num(g, 'temperature', 'plan.generate', 1, { min: 0 }),
+        top_p: num(g, 'top_p', 'plan.generate', 1, { min: 0 }),
         runs: strs(g, 'runs', 'plan.generate', runs.map((r) => r.name)),
       };
+      if (!(plan.generate.top_p > 0 && plan.generate.top_p <= 1)) throw new PlanError('plan.generate.top_p must lie in (0, 1]');
       known(plan.generate.runs, 'plan.generate.runs');
     }
     return plan;
