@@ -48,39 +48,50 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean): G
   return g;
 }
 
-/** Softmax sampling with temperature and nucleus (top-p), or argmax at temperature 0. */
+/**
+ * Softmax sampling with temperature and nucleus (top-p), or argmax at temperature 0. Runs once per token over the
+ * whole vocabulary (151936 for Qwen), so it avoids per-entry objects, and sorts only when top-p < 1 needs the
+ * nucleus (the paper samples at top_p = 1).
+ */
 export function sampleToken(logits: ArrayLike<number>, temperature: number, topP: number, rng: Rng): number {
+  const n = logits.length;
   let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
   if (temperature <= 0) return best;
   const m = logits[best]!;
-  const probs: { id: number; p: number }[] = [];
+  const p = new Float64Array(n);
   let z = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const p = Math.exp((logits[i]! - m) / temperature);
-    z += p;
-    probs.push({ id: i, p });
+  for (let i = 0; i < n; i++) {
+    p[i] = Math.exp((logits[i]! - m) / temperature);
+    z += p[i]!;
   }
-  probs.sort((a, b) => b.p - a.p);
-  let keep = probs.length;
-  if (topP < 1) {
-    let c = 0;
-    for (let i = 0; i < probs.length; i++) {
-      c += probs[i]!.p / z;
-      if (c >= topP) {
-        keep = i + 1;
-        break;
-      }
+  if (topP >= 1) {
+    let r = rng.next() * z;
+    for (let i = 0; i < n; i++) {
+      r -= p[i]!;
+      if (r < 0) return i;
+    }
+    return best; // only reachable through rounding at the very end of the cumulative sum
+  }
+  // the nucleus: the most probable tokens until their mass reaches topP
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => p[b]! - p[a]!);
+  let keep = n;
+  let mass = 0;
+  for (let i = 0; i < n; i++) {
+    mass += p[order[i]!]!;
+    if (mass >= topP * z) {
+      keep = i + 1;
+      break;
     }
   }
-  let mass = 0;
-  for (let i = 0; i < keep; i++) mass += probs[i]!.p;
   let r = rng.next() * mass;
   for (let i = 0; i < keep; i++) {
-    r -= probs[i]!.p;
-    if (r <= 0) return probs[i]!.id;
+    r -= p[order[i]!]!;
+    if (r < 0) return order[i]!;
   }
-  return probs[keep - 1]!.id;
+  return order[keep - 1]!;
 }
 
 export class Generator {

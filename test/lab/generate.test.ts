@@ -54,6 +54,21 @@ describe('generation', () => {
     expect(stopped[0]).toEqual(a[0]!.slice(0, a[0]!.indexOf(stop)));
   });
 
+  it('samples tokens with the softmax probabilities at the given temperature', () => {
+    const logits = [0, Math.log(2), Math.log(3), -Infinity];
+    const rng = new Rng(11);
+    const n = 12000;
+    for (const [temperature, want] of [[1, [1 / 6, 2 / 6, 3 / 6, 0]], [2, [1, Math.SQRT2, Math.sqrt(3), 0].map((x) => x / (1 + Math.SQRT2 + Math.sqrt(3)))]] as const) {
+      const counts = [0, 0, 0, 0];
+      for (let i = 0; i < n; i++) counts[sampleToken(logits, temperature, 1, rng)]!++;
+      counts.forEach((c, k) => {
+        const p = want[k]!;
+        // within 4 standard deviations of the binomial count
+        expect(Math.abs(c - n * p)).toBeLessThanOrEqual(4 * Math.sqrt(n * p * (1 - p)) + 1e-9);
+      });
+    }
+  });
+
   it('top-p keeps only the nucleus', () => {
     const logits = [10, 9.9, 0, -5];
     const seen = new Set<number>();
