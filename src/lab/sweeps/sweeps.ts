@@ -1,6 +1,7 @@
 // The paper's sweeps over a trained vector (SCIENCE.md): efficiency (loss vs norm, Fig 4a), stability (loss
 // under orthogonal noise, Fig 4b) and pre-training significance (KL on FineWeb vs norm, Fig 6). Each point is
-// also available alone (evaluatePoint-style helpers) for the UI's sliders.
+// also available alone (efficiencyPoint, stabilityPoint, finewebKlPoint) for the UI's sliders; the sweeps call
+// the same functions, so a slider lands exactly on the plotted curve.
 
 import { Rng, deriveSeed, randomUnitVector } from '../rng';
 import { norm } from '../feeds';
@@ -27,26 +28,32 @@ export interface EfficiencyPoint {
   lossPerNormSq?: number;
 }
 
+/** One efficiency point: the loss of `effective` (α·v) rescaled by `scale` × its own norm, or to absolute `norm`. */
+export async function efficiencyPoint(ev: LossEvaluator, effective: Float32Array, at: { scale: number } | { norm: number }): Promise<EfficiencyPoint> {
+  const vec = 'scale' in at ? scaled(effective, at.scale) : withNorm(effective, at.norm);
+  const n = norm(vec);
+  const loss = await ev.loss(vec);
+  return { ...('scale' in at ? { scale: at.scale } : {}), norm: n, loss, lossPerNormSq: n > 0 ? loss / (n * n) : undefined };
+}
+
 /** Loss at scale × the vector's own norm for each scale, and at each absolute norm. `effective` is α·v. */
 export async function efficiencySweep(ev: LossEvaluator, effective: Float32Array, opts: { scales?: number[]; norms?: number[]; signal?: AbortSignal; onPoint?: (p: EfficiencyPoint, i: number, n: number) => void } = {}): Promise<{ byScale: EfficiencyPoint[]; byNorm: EfficiencyPoint[] }> {
   const scales = opts.scales ?? EFFICIENCY_SCALES;
   const norms = opts.norms ?? [];
-  const base = norm(effective);
   const total = scales.length + norms.length;
-  const point = async (vec: Float32Array, scale?: number): Promise<EfficiencyPoint> => {
+  const check = () => {
     if (opts.signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-    const n = norm(vec);
-    const loss = await ev.loss(vec);
-    return { ...(scale !== undefined ? { scale } : {}), norm: n, loss, lossPerNormSq: n > 0 ? loss / (n * n) : undefined };
   };
   const byScale: EfficiencyPoint[] = [];
   for (const s of scales) {
-    byScale.push(await point(scaled(effective, s), s));
+    check();
+    byScale.push(await efficiencyPoint(ev, effective, { scale: s }));
     opts.onPoint?.(byScale.at(-1)!, byScale.length - 1, total);
   }
   const byNorm: EfficiencyPoint[] = [];
   for (const n of norms) {
-    byNorm.push(await point(base === 0 ? new Float32Array(effective.length) : withNorm(effective, n)));
+    check();
+    byNorm.push(await efficiencyPoint(ev, effective, { norm: n }));
     opts.onPoint?.(byNorm.at(-1)!, scales.length + byNorm.length - 1, total);
   }
   return { byScale, byNorm };
@@ -80,33 +87,52 @@ export interface StabilityPoint {
   perSeed: number[];
 }
 
+/** The two losses the relative increase is measured between: the trained vector's and the unsteered model's. */
+export async function stabilityReference(ev: LossEvaluator, effective: Float32Array): Promise<{ lossTrained: number; lossChat: number }> {
+  const lossTrained = await ev.loss(effective);
+  const lossChat = await ev.loss(new Float32Array(effective.length));
+  if (!(Math.abs(lossChat - lossTrained) > 0)) throw new Error('the vector does not change the loss (L(chat) = L(x)); stability is undefined');
+  return { lossTrained, lossChat };
+}
+
+/**
+ * One stability point: relative loss increase at ε over `seeds` noise draws (noise seed i is
+ * deriveSeed(seed, i), the same draws the sweep makes). `ref` from stabilityReference, computed once per vector.
+ */
+export async function stabilityPoint(ev: LossEvaluator, effective: Float32Array, eps: number, ref: { lossTrained: number; lossChat: number }, opts: { seeds?: number; seed?: number; signal?: AbortSignal } = {}): Promise<StabilityPoint> {
+  const seeds = opts.seeds ?? 10;
+  const denom = ref.lossChat - ref.lossTrained;
+  const perSeed: number[] = [];
+  for (let s = 0; s < seeds; s++) {
+    if (opts.signal?.aborted) throw new DOMException('cancelled', 'AbortError');
+    const l = await ev.loss(perturb(effective, eps, deriveSeed(opts.seed ?? 0, s)));
+    perSeed.push(((l - ref.lossTrained) / denom) * 100);
+  }
+  const mean = perSeed.reduce((a, b) => a + b, 0) / perSeed.length;
+  const sd = perSeed.length > 1 ? Math.sqrt(perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / (perSeed.length - 1)) : 0;
+  return { eps, mean, sd, perSeed };
+}
+
 /** Relative loss increase (L(x') − L(x)) / (L(chat) − L(x)) × 100 over an ε grid and noise seeds. */
 export async function stabilitySweep(ev: LossEvaluator, effective: Float32Array, opts: { eps?: number[]; seeds?: number; seed?: number; signal?: AbortSignal; onPoint?: (p: StabilityPoint, i: number, n: number) => void } = {}): Promise<{ lossTrained: number; lossChat: number; points: StabilityPoint[] }> {
   const epsGrid = opts.eps ?? STABILITY_EPS;
-  const seeds = opts.seeds ?? 10;
-  const lossTrained = await ev.loss(effective);
-  const lossChat = await ev.loss(new Float32Array(effective.length));
-  const denom = lossChat - lossTrained;
-  if (!(Math.abs(denom) > 0)) throw new Error('the vector does not change the loss (L(chat) = L(x)); stability is undefined');
+  const ref = await stabilityReference(ev, effective);
   const points: StabilityPoint[] = [];
   for (const eps of epsGrid) {
-    const perSeed: number[] = [];
-    for (let s = 0; s < seeds; s++) {
-      if (opts.signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-      const l = await ev.loss(perturb(effective, eps, deriveSeed(opts.seed ?? 0, s)));
-      perSeed.push(((l - lossTrained) / denom) * 100);
-    }
-    const mean = perSeed.reduce((a, b) => a + b, 0) / perSeed.length;
-    const sd = perSeed.length > 1 ? Math.sqrt(perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / (perSeed.length - 1)) : 0;
-    points.push({ eps, mean, sd, perSeed });
+    points.push(await stabilityPoint(ev, effective, eps, ref, { seeds: opts.seeds, seed: opts.seed, signal: opts.signal }));
     opts.onPoint?.(points.at(-1)!, points.length - 1, epsGrid.length);
   }
-  return { lossTrained, lossChat, points };
+  return { ...ref, points };
 }
 
 export interface KlPoint {
   norm: number;
   kl: number;
+}
+
+/** One FineWeb point: mean per-token KL with the direction `dir` rescaled to norm `n`. */
+export async function finewebKlPoint(ev: KlEvaluator, dir: Float32Array, n: number): Promise<KlPoint> {
+  return { norm: n, kl: await ev.kl(withNorm(dir, n)) };
 }
 
 /**
@@ -123,7 +149,7 @@ export async function finewebKlSweep(ev: KlEvaluator, vectors: Record<string, Fl
     out[name] = [];
     for (const n of opts.norms) {
       if (opts.signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-      const p = { norm: n, kl: await ev.kl(withNorm(dir, n)) };
+      const p = await finewebKlPoint(ev, dir, n);
       out[name]!.push(p);
       opts.onPoint?.(name, p);
     }
