@@ -30,7 +30,7 @@ async function backend(): Promise<Backend> {
   if (ep === 'webgpu-node') {
     const modName = 'onnxruntime-node';
     const ort = (await import(modName)) as unknown as Ort;
-    return { ort, kind: 'webgpu', shaderF16: false, ortVersion: `node ${(ort.env.versions as Record<string, string> | undefined)?.node ?? '?'}`, reason: 'onnxruntime-node WebGPU EP (weights fed as CPU tensors each run)' };
+    return { ort, kind: 'webgpu', shaderF16: false, float64: false, ortVersion: `node ${(ort.env.versions as Record<string, string> | undefined)?.node ?? '?'}`, reason: 'onnxruntime-node WebGPU EP (weights fed as CPU tensors each run)' };
   }
   throw new Error(`--ep ${ep}: expected wasm or webgpu-node`);
 }

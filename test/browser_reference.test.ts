@@ -48,4 +48,20 @@ describe.skipIf(skip)('reference check in Chromium on WebGPU', () => {
       await page.close();
     }, 600_000);
   }
+
+  it('falls back to wasm, with the reason, in a browser without WebGPU', async () => {
+    const page = await browser.newPage();
+    // a browser without WebGPU: hide navigator.gpu before any page script runs
+    await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+    await page.goto(`${site.url}/e2e/.build/reference/reference.html`);
+    await page.waitForFunction(() => typeof window.steerlabReference === 'function');
+    const r = (await page.evaluate(
+      ([folder, dist]) => window.steerlabReference(folder!, dist!),
+      [`${hub.url}/test/qwen2/resolve/main/`, `${site.url}/node_modules/onnxruntime-web/dist/`],
+    )) as Record<string, unknown> & { failures: string[] };
+    expect(r.backend).toBe('wasm');
+    expect(r.reason).toMatch(/no WebGPU/);
+    expect(r.failures).toEqual([]);
+    await page.close();
+  }, 600_000);
 });

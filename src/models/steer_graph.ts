@@ -32,7 +32,7 @@ export interface SteerGraphSpec {
   fromCache?: boolean;
   /** LoRA factors to add (graph inputs lora.<key>.A / .B), for gradient tests and future adapters */
   lora?: { keys: string[]; rank: number; scale: number };
-  /** float type of the KL head; default float64 on wasm (exact to ~1e-7 relative), float32 on WebGPU (no f64) */
+  /** float type of the KL head; default float64 where the backend has it (Node's wasm: exact to ~1e-7 relative), else float32 */
   klPrecision?: 'float32' | 'float64';
   /** extra gradients w.r.t. the LoRA factors: grad_lora.<key>.A / .B (of `total` if present, else ce) */
   loraGrads?: boolean;
@@ -100,7 +100,7 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
   if (spec.kl) {
     const batch = spec.kl === 'same' ? main : passes('kl_', true);
     const idx = g.input('kl_index', 'int64', ['M2']);
-    kl = klDivergence(b, model, batch.chat!, batch.steered, idx, spec.klPrecision ?? (model.store.backend.kind === 'wasm' ? 'float64' : 'float32'));
+    kl = klDivergence(b, model, batch.chat!, batch.steered, idx, spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32'));
     out('kl', kl);
   }
   let total: Value | undefined;

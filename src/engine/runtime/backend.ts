@@ -13,6 +13,11 @@ export interface BackendInfo {
   reason?: string;
   adapter?: { vendor?: string; architecture?: string; description?: string; features: string[] };
   shaderF16: boolean;
+  /**
+   * whether float64 kernels exist: Node's wasm build has them; the browser builds (WebGPU's wasm included) ship
+   * without double types for most ops, and WGSL has no f64
+   */
+  float64: boolean;
   ortVersion: string;
 }
 
@@ -57,9 +62,9 @@ async function init(opts: BackendOptions): Promise<Backend> {
   if (opts.numThreads) ort.env.wasm.numThreads = opts.numThreads;
   else if (typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated) ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
-  const base = { ort, ortVersion: ort.env.versions?.web ?? 'unknown', shaderF16: false, graphOptimizationLevel: opts.graphOptimizationLevel };
+  const base = { ort, ortVersion: ort.env.versions?.web ?? 'unknown', shaderF16: false, float64: false, graphOptimizationLevel: opts.graphOptimizationLevel };
   const prefer = opts.prefer ?? (isNode ? 'wasm' : 'webgpu');
-  if (prefer === 'wasm') return { ...base, kind: 'wasm', reason: isNode ? 'Node runs the wasm EP' : 'wasm requested' };
+  if (prefer === 'wasm') return { ...base, kind: 'wasm', float64: isNode, reason: isNode ? 'Node runs the wasm EP' : 'wasm requested' };
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { ...base, kind: 'wasm', reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null = null;
