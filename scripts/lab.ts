@@ -33,6 +33,7 @@ async function readJsonDocs(file: string): Promise<string[]> {
 }
 
 async function main() {
+  const started = performance.now();
   const planFile = process.argv[2];
   if (!planFile) throw new Error('usage: npm run --silent lab -- PLAN.json');
   const dir = path.dirname(path.resolve(planFile));
@@ -72,7 +73,7 @@ async function main() {
       return readFile(local(spec), 'utf8');
     },
     versions: { steerlab: await pkg('..'), 'onnxruntime-web': await pkg('onnxruntime-web'), '@huggingface/transformers': await pkg('@huggingface/transformers'), node: process.version },
-    log: (m) => console.error(`[lab] ${m}`),
+    log: (m) => console.error(`[lab ${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`),
   });
   const out = local(plan.report);
   await writeFile(out, JSON.stringify(report, null, 1));

@@ -74,6 +74,9 @@ describe('npm run lab on the example study', () => {
     const ce = g.loss_curve.map((h: { ce: number }) => h.ce);
     expect(Math.max(...ce.slice(-3))).toBeLessThan(ce[0]);
     expect(g.checkpoint_norms.map((c: { step: number }) => c.step)).toEqual([2, 4, 6, 8, 10]);
+    // the general vector also lowers the loss on the held-out 10 % of the training file
+    expect(r.heldout.rows).toBeGreaterThan(0);
+    expect(g.heldout_ce).toBeLessThan(r.heldout.ce_unsteered);
     // a large λ ends with less KL on the KL data than λ = 0
     expect(r.runs.narrow.kl_eval).toBeLessThan(g.kl_eval);
     // the remove-KL continuation starts from the narrow vector: its first norm is near the narrow run's last

@@ -52,6 +52,8 @@ export interface RunReport {
   final_norm: number;
   /** mean per-token KL(p_chat ‖ p_steered) of the final vector on held KL rows (every run, λ = 0 included) */
   kl_eval?: number;
+  /** SFT loss of the final vector on the held-out 10 % of the training file (up to 100 rows) */
+  heldout_ce?: number;
 }
 
 export interface Report {
@@ -65,6 +67,8 @@ export interface Report {
   fineweb?: Record<string, { norm: number; kl: number }[]>;
   pca?: { explained_variance: number[]; explained_variance_ratio: number[]; coords: Record<string, number[][]> };
   generate?: Record<string, { id?: string; question: string; samples: string[] }[]>;
+  /** the held-out rows the runs' heldout_ce is measured on, and their loss without steering */
+  heldout?: { rows: number; ce_unsteered: number };
   seconds: number;
 }
 
@@ -170,6 +174,15 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
     };
   }
   const effective = (name: string) => Float32Array.from(finals.get(name)!.v, (x) => x * plan.alpha);
+
+  // generalisation within the domain: the held-out part of the training file
+  if (data.heldOut.length) {
+    const rows = data.heldOut.slice(0, 100);
+    const hev = await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
+    report.heldout = { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(cfg.hiddenSize)) };
+    for (const run of plan.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(run.name));
+    await hev.release();
+  }
 
   // every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
