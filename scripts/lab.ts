@@ -32,7 +32,26 @@ async function readJsonDocs(file: string): Promise<string[]> {
   });
 }
 
+/**
+ * A study runs for minutes to hours; a keep-alive connection the server dropped between two downloads, or a brief
+ * network hiccup, should not end it. Requests that failed before any response arrived (fetch rejects with a
+ * TypeError) are retried twice after a short pause; HTTP errors are answers and are not retried.
+ */
+function retryingFetch(plain: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await plain(input, init);
+      } catch (e) {
+        if (attempt >= 2 || init?.signal?.aborted || !(e instanceof TypeError)) throw e;
+        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+      }
+    }
+  };
+}
+
 async function main() {
+  globalThis.fetch = retryingFetch(globalThis.fetch.bind(globalThis));
   const started = performance.now();
   const planFile = process.argv[2];
   if (!planFile) throw new Error('usage: npm run --silent lab -- PLAN.json');

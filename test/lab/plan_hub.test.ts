@@ -82,7 +82,7 @@ describe('npm run lab with Hub ids, presets and the rows endpoint', () => {
     expect(gen.every((g) => g.samples.length === 1)).toBe(true);
   }, 180_000);
 
-  it('names the plan field behind a missing model, dataset or FineWeb file', async () => {
+  it('names the plan field behind a missing model, training file or KL file', async () => {
     const noModel = await lab(plan({ model: 'test/no-such-model' }), 'bad-model');
     expect(noModel.code).toBe(1);
     expect(noModel.stderr).toContain('lab: plan.model "test/no-such-model": test/no-such-model has no config.json');
