@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parsePlan } from '../../src/lab/plan/schema';
+import { vectorToBase64 } from '../../src/lab/plan/run';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/qwen2-hub-study.json');
 const base = () => JSON.parse(readFileSync(EXAMPLE, 'utf8'));
@@ -45,6 +46,15 @@ describe('parsePlan', () => {
     expect(bad((p) => (p.generate.top_p = 0))).toThrow('plan.generate.top_p must lie in (0, 1]');
     expect(bad((p) => (p.fineweb.norms = 'big'))).toThrow('plan.fineweb.norms must be a list of numbers');
     expect(parsePlan({ ...base(), _comment: 'keys starting with _ are comments' }).runs).toHaveLength(3);
+  });
+});
+
+describe('report vectors', () => {
+  it('are little-endian float32 in standard base64, also for views into a larger buffer', () => {
+    const big = Float32Array.from({ length: 70000 }, (_, i) => Math.sin(i) * 1e-3);
+    const view = big.subarray(3, 69999);
+    expect(vectorToBase64(view)).toBe(Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64'));
+    expect(vectorToBase64(Float32Array.of(1, -2.5))).toBe('AACAPwAAIMA=');
   });
 });
 
@@ -104,8 +114,9 @@ describe('npm run lab on the example study', () => {
     expect(r.pca.coords.general).toHaveLength(5);
     // generations: two samples per question per run
     expect(r.generate.general[0].samples).toHaveLength(2);
-    // the final vector round-trips from the report
-    const bytes = Buffer.from(g.final_vector, 'base64url');
+    // the final vector round-trips from the report (standard base64: what Python's b64decode reads)
+    expect(g.final_vector).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
+    const bytes = Buffer.from(g.final_vector, 'base64');
     const v = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     expect(v).toHaveLength(32);
     expect(256 * Math.hypot(...v)).toBeCloseTo(g.final_norm, 3);

@@ -21,7 +21,6 @@ import { KlEvaluator, LossEvaluator } from '../sweeps/evaluator';
 import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweeps';
 import { SteeringTrainer, type TrainState } from '../train/trainer';
 import { PAPER_ADAMW } from '../train/optim';
-import { toBase64Url } from '../vectors/base64url';
 import type { Plan } from './schema';
 
 export interface PlanEnv {
@@ -47,7 +46,7 @@ export interface RunReport {
   ce: number;
   kl: number;
   checkpoint_norms: { step: number; norm: number }[];
-  /** raw v, little-endian float32, base64url; the effective vector is alpha · v */
+  /** raw v, little-endian float32, standard base64 (RFC 4648 §4, padded); the effective vector is alpha · v */
   final_vector: string;
   final_norm: number;
   /** mean per-token KL(p_chat ‖ p_steered) of the final vector on held KL rows (every run, λ = 0 included) */
@@ -72,8 +71,15 @@ export interface Report {
   seconds: number;
 }
 
+/**
+ * Standard padded base64, not the URL-safe alphabet: reports are read by other tools, and Python's
+ * base64.b64decode silently drops '-' and '_' (it does not reject them), which would corrupt the vector.
+ */
 export function vectorToBase64(v: Float32Array): string {
-  return toBase64Url(new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)));
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }
 
 /** FineWeb documents → rows tokenised WITHOUT a chat template (special tokens as the tokenizer adds them). */
