@@ -38,6 +38,12 @@ export interface TrainConfig {
    * KL evaluator keeps float64 where the backend has it, because it reports small KL values.
    */
   klPrecision?: 'float32' | 'float64';
+  /**
+   * KL rows per graph run (default 2). The KL head holds [tokens × vocab] tensors (a KL batch of 8 × 256 tokens
+   * is 1.2 GB per float32 tensor at Qwen's vocabulary), so the KL batch runs in chunks whose token-weighted
+   * losses and gradients add up to exactly the whole batch's.
+   */
+  klChunk?: number;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainConfig, 'layer'> = {
@@ -102,6 +108,7 @@ export class SteeringTrainer {
     readonly model: LoadedModel,
     readonly cfg: TrainConfig,
     private readonly graph: CompiledGraph,
+    private readonly klGraph: CompiledGraph | undefined,
     private readonly train: TokenizedRow[],
     private readonly kl: TokenizedRow[],
     private readonly padId: number,
@@ -113,11 +120,17 @@ export class SteeringTrainer {
     for (const [k, v] of Object.entries({ microBatch: cfg.microBatch, accumulation: cfg.accumulation, klBatch: cfg.klBatch, checkpointEvery: cfg.checkpointEvery })) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`train.${k} must be a positive integer, got ${v}`);
     }
-    const sg = buildSteerGraph(model, { layer: cfg.layer, ce: true, kl: cfg.lambdaKl > 0 ? 'separate' : undefined, grads: ['total'], klPrecision: cfg.klPrecision ?? 'float32' });
-    const graph = await CompiledGraph.create(model.store.backend, sg.graph, model.store);
+    if (cfg.klChunk !== undefined && (!Number.isInteger(cfg.klChunk) || cfg.klChunk < 1)) throw new Error(`train.klChunk must be a positive integer, got ${cfg.klChunk}`);
+    // CE and KL run as separate graphs: the KL batch goes through in chunks (see klChunk)
+    const be = model.store.backend;
+    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: true, grads: ['ce'] }).graph, model.store);
+    const klGraph =
+      cfg.lambdaKl > 0
+        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32' }).graph, model.store)
+        : undefined;
     // the KL set is walked in one fixed seeded order
     const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
-    return new SteeringTrainer(model, cfg, graph, data.train, kl, data.padId);
+    return new SteeringTrainer(model, cfg, graph, klGraph, data.train, kl, data.padId);
   }
 
   get microBatchesPerEpoch(): number {
@@ -166,18 +179,33 @@ export class SteeringTrainer {
         if (opts.signal?.aborted) return { state, cancelled: true };
         const g = state.step * cfg.accumulation + a;
         const batch = collate(this.microRows(g), this.padId);
-        const feeds = { ...batchFeeds(batch), v: f32([d], state.v), alpha: scalar(cfg.alpha) };
+        const vec = { v: f32([d], state.v), alpha: scalar(cfg.alpha) };
+        const out = await this.graph.run({ ...batchFeeds(batch), ...vec });
         tokens += batch.B * batch.T;
-        if (cfg.lambdaKl > 0) {
-          const kb = collate(this.klRows(g), this.padId);
-          Object.assign(feeds, batchFeeds(kb, 'kl_', false), { kl_index: klIndexFeed(kb), lambda: scalar(cfg.lambdaKl) });
-          tokens += kb.B * kb.T;
-        }
-        const out = await this.graph.run(feeds);
-        const gv = out.grad_total!.data as Float32Array;
+        const gv = out.grad_ce!.data as Float32Array;
         for (let i = 0; i < d; i++) grad[i]! += gv[i]! / cfg.accumulation;
         const c = out.ce!.data[0] as number;
-        const k = cfg.lambdaKl > 0 ? (out.kl!.data[0] as number) : 0;
+        let k = 0;
+        if (this.klGraph) {
+          // KL = token-weighted mean over chunks; so is its gradient
+          const rows = this.klRows(g);
+          const chunk = cfg.klChunk ?? 2;
+          const gk = new Float64Array(d);
+          let nTok = 0;
+          for (let r = 0; r < rows.length; r += chunk) {
+            const kb = collate(rows.slice(r, r + chunk), this.padId);
+            const idx = klIndexFeed(kb);
+            const n = idx.shape[0]!;
+            const o = await this.klGraph.run({ ...batchFeeds(kb, '', false), kl_index: idx, ...vec });
+            k += (o.kl!.data[0] as number) * n;
+            const gc = o.grad_kl!.data as Float32Array;
+            for (let i = 0; i < d; i++) gk[i]! += gc[i]! * n;
+            nTok += n;
+            tokens += kb.B * kb.T;
+          }
+          k /= nTok;
+          for (let i = 0; i < d; i++) grad[i]! += (cfg.lambdaKl * gk[i]!) / nTok / cfg.accumulation;
+        }
         ce += c / cfg.accumulation;
         kl += k / cfg.accumulation;
         loss += (c + cfg.lambdaKl * k) / cfg.accumulation;
@@ -200,7 +228,7 @@ export class SteeringTrainer {
   }
 
   async release(): Promise<void> {
-    await this.graph.release();
+    await Promise.all([this.graph.release(), this.klGraph?.release()]);
   }
 }
 
