@@ -1,0 +1,303 @@
+// The lab end to end in headless Debian Chromium (WebGPU on SwiftShader here): the built app, the fixture server
+// playing the Hub (test/qwen2-hub: a tiny random Qwen2 with the real 151,936-token vocabulary and tokenizer) and
+// the dataset host. A student's first session: load the model (a progress bar with bytes), read the data,
+// train a general vector for a few steps, watch the charts fill, export it as GGUF, share it as a link and open
+// the link in a fresh browser profile. A screenshot of every panel goes to e2e/artifacts/.
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gguf } from '@huggingface/gguf';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS_DIR, buildApp, serveApp, type AppServers } from './harness/app';
+import { CHROMIUM_PATH, launchChromium, type HarnessBrowser } from './harness/chromium';
+
+const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+const skip = !existsSync(CHROMIUM_PATH) && !inCI;
+
+const PANELS = ['model', 'data', 'train', 'efficiency', 'stability', 'pretrain', 'trajectory', 'chat', 'library', 'guide'];
+const REPO = 'test/qwen2-hub';
+const ROWS = 12;
+
+/** What the page's store holds, read through the app's debug handle. */
+async function state<T>(page: Page, pick: string): Promise<T> {
+  return page.evaluate((expr) => {
+    const s = (window as unknown as { steerlab: { state(): Record<string, unknown> } }).steerlab.state();
+    return new Function('s', `return (${expr});`)(s);
+  }, pick) as Promise<T>;
+}
+
+async function openPanel(page: Page, id: string): Promise<void> {
+  await page.click(`[data-panel=${id}]`);
+  await page.waitForSelector(`[data-testid=panel-${id}]`);
+}
+
+/** Number of points Plotly actually drew in the chart with this title (from the plot's own data). */
+async function plottedPoints(page: Page, title: string): Promise<number> {
+  // Plotly loads on the first chart; wait until this one is drawn
+  await page.waitForSelector(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, { timeout: 30_000 });
+  return page.$eval(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, (el) =>
+    ((el as unknown as { data?: { x: unknown[] }[] }).data ?? []).reduce((n, t) => n + (t.x?.length ?? 0), 0),
+  );
+}
+
+async function fill(page: Page, testId: string, value: string): Promise<void> {
+  await page.fill(`[data-testid=${testId}]`, value);
+}
+
+/** Waits for a job's progress bar to come and go; fails if the job reported an error. */
+async function waitForJob(page: Page, key: string, timeout = 240_000): Promise<void> {
+  const sel = `[data-testid="job-${key}"]`;
+  await page.waitForSelector(sel, { timeout: 30_000 }).catch(() => {});
+  await page.waitForSelector(sel, { state: 'detached', timeout });
+  const errors = await page.$$eval('[data-testid=notice-error]', (els) => els.map((e) => e.textContent));
+  expect(errors).toEqual([]);
+}
+
+/** x of the chart's slider marker (the dotted vertical line). */
+async function markerX(page: Page, title: string): Promise<number> {
+  return page.$eval(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, (el) => (el as unknown as { layout: { shapes: { x0: number }[] } }).layout.shapes[0]!.x0);
+}
+
+describe.skipIf(skip)('the lab in Chromium', () => {
+  let servers: AppServers;
+  let browser: HarnessBrowser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await buildApp();
+    servers = await serveApp();
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.setViewportSize({ width: 1400, height: 950 });
+    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  });
+
+  afterAll(async () => {
+    if (browser && process.env.E2E_LOGS) console.log(browser.logs.join('\n'));
+    await browser?.close();
+    await servers?.close();
+  });
+
+  it('starts on WebGPU and loads a Hub model with a byte progress bar', async () => {
+    await page.goto(servers.appUrl({ model: REPO }));
+    const banner = await page.waitForSelector('[data-testid=device-banner][data-backend]', { timeout: 60_000 });
+    expect(await banner.getAttribute('data-backend')).toBe('webgpu');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(await page.inputValue('[data-testid=model-id]')).toBe(REPO);
+
+    // record every text the download bar shows (the fixture is small, so the bar is up for about a second)
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { __progress: string[] }).__progress = []);
+      new MutationObserver(() => {
+        const t = document.querySelector('[data-testid=download-bytes]')?.textContent;
+        if (t && seen.at(-1) !== t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.click('[data-testid=load-model]');
+    await page.waitForSelector('[data-testid=model-info]', { timeout: 120_000 });
+    const progress = await page.evaluate(() => (window as unknown as { __progress: string[] }).__progress);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.some((t) => /[1-9][\d.]* (kB|MB) of .*\/s/.test(t))).toBe(true);
+    expect(await page.textContent('[data-testid=model-layers]')).toBe('4');
+    const config = JSON.parse(readFileSync(path.resolve(__dirname, '../../shared/reference/qwen2-hub/config.json'), 'utf8'));
+    expect(Number(await page.textContent('[data-testid=model-dmodel]'))).toBe(config.hidden_size);
+    // the model's files went through the hub stand-in, and nothing went anywhere else
+    expect(servers.hub.requests.some((r) => r.path.endsWith('/model.safetensors') && r.method === 'GET')).toBe(true);
+  });
+
+  it('reads the bad-medical-advice preset with counts and a preview', async () => {
+    await openPanel(page, 'data');
+    await fill(page, 'data-limit', String(ROWS));
+    await fill(page, 'data-maxlen', '64');
+    await page.click('[data-testid=load-train-data]');
+    await page.waitForSelector('[data-testid=data-summary-train]', { timeout: 120_000 });
+    // every row is accounted for: trained on, held out (10 %, rounded up, before tokenising) or dropped with its line number
+    const summary = await state<{ train: number; heldOut: number; sources: { goodRows: number; skippedNoLabels: number[] }[] }>(page, 's.data.train.summary');
+    const dropped = summary.sources[0]!.skippedNoLabels;
+    expect(summary.sources[0]!.goodRows).toBe(ROWS);
+    expect(summary.train + summary.heldOut + dropped.length).toBe(ROWS);
+    expect(summary.train).toBeGreaterThanOrEqual(ROWS - Math.ceil(ROWS * 0.1) - dropped.length);
+    expect(Number(await page.textContent('[data-testid=data-train-count-train]'))).toBe(summary.train);
+    for (const line of dropped) expect(await page.textContent('[data-testid=data-summary-train]')).toContain(String(line));
+    expect(await page.locator('.preview tbody tr').count()).toBe(5);
+    expect(await plottedPoints(page, 'Tokens per training row')).toBeGreaterThan(0);
+  });
+
+  it('trains a general vector for a few steps and draws its curves', async () => {
+    await openPanel(page, 'train');
+    await page.selectOption('[data-testid=train-budget]', 'steps');
+    await fill(page, 'train-steps', '3');
+    await fill(page, 'train-microbatch', '1');
+    await fill(page, 'train-accumulation', '1');
+    await fill(page, 'train-warmup', '1');
+    await fill(page, 'train-checkpoint', '1');
+    await fill(page, 'train-lr', '0.01');
+    await page.click('[data-testid=train-general]');
+    await page.waitForSelector('[data-testid=job-train\\:general]', { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=run-status-general]')?.textContent === 'done', null, { timeout: 240_000 });
+    const history = await state<{ step: number; loss: number; norm: number }[]>(page, 's.runs.general.history');
+    expect(history.map((h) => h.step)).toEqual([1, 2, 3]);
+    for (const h of history) expect(Number.isFinite(h.loss) && h.loss > 0).toBe(true);
+    // v starts at zero and AdamW moves every step: the norm grows
+    expect(history[2]!.norm).toBeGreaterThan(history[0]!.norm);
+    expect(await plottedPoints(page, 'Loss — general')).toBe(3);
+    expect(await plottedPoints(page, 'Norm — general')).toBe(3);
+    // and the finished vector is in the library with its norm
+    const vectors = await state<{ name: string; norm: number }[]>(page, 's.vectors.map((v) => ({ name: v.name, norm: v.norm }))');
+    expect(vectors).toHaveLength(1);
+    expect(vectors[0]!.norm).toBeCloseTo(history[2]!.norm, 3);
+  });
+
+  it('sweeps efficiency, and the norm slider moves its marker and evaluates that point', async () => {
+    await openPanel(page, 'efficiency');
+    await fill(page, 'efficiency-rows', '1');
+    await page.click('[data-testid=run-efficiency]');
+    await waitForJob(page, 'efficiency');
+    // the paper's nine scales 0, 0.25, …, 2
+    expect(await plottedPoints(page, 'Loss vs norm')).toBe(9);
+    expect(await plottedPoints(page, 'Loss per squared norm')).toBe(8);
+    const before = await markerX(page, 'Loss vs norm');
+    // the range input snaps to its step: read back where it landed, then look for the marker there
+    const max = Number(await page.getAttribute('[data-testid=efficiency-slider]', 'max'));
+    await page.locator('[data-testid=efficiency-slider]').fill(String(max * 0.8));
+    const at = Number(await page.inputValue('[data-testid=efficiency-slider]'));
+    expect(at).toBeCloseTo(max * 0.8, 1);
+    await page.waitForFunction((x) => {
+      const el = document.querySelector('[data-testid=chart][data-title="Loss vs norm"] .js-plotly-plot') as unknown as { layout?: { shapes?: { x0: number }[] } } | null;
+      return el?.layout?.shapes?.[0]?.x0 === x;
+    }, at);
+    expect(before).not.toBe(at);
+    expect(await page.textContent('[data-testid=efficiency-readout]')).toMatch(/interpolated/);
+    await page.click('[data-testid=probe-efficiency]');
+    await waitForJob(page, 'efficiency-probe');
+    // the evaluated point joins the plot and the read-out is exact
+    expect(await plottedPoints(page, 'Loss vs norm')).toBe(10);
+    expect(await page.textContent('[data-testid=efficiency-readout]')).not.toMatch(/interpolated/);
+  });
+
+  it('sweeps stability with error bands, and the ε slider moves its marker', async () => {
+    await openPanel(page, 'stability');
+    await fill(page, 'stability-rows', '1');
+    await fill(page, 'stability-seeds', '2');
+    await page.click('[data-testid=run-stability]');
+    await waitForJob(page, 'stability');
+    expect(await plottedPoints(page, 'Relative loss increase vs ε')).toBe(12);
+    const sd = await page.$eval('[data-testid=chart][data-title="Relative loss increase vs ε"] .js-plotly-plot', (el) => (el as unknown as { data: { error_y: { array: number[] } }[] }).data[0]!.error_y.array);
+    expect(sd.some((x) => x > 0)).toBe(true);
+    await page.locator('[data-testid=stability-slider]').fill('0.55');
+    expect(await markerX(page, 'Relative loss increase vs ε')).toBe(0.55);
+    await page.click('[data-testid=probe-stability]');
+    await waitForJob(page, 'stability-probe');
+    expect(await plottedPoints(page, 'Relative loss increase vs ε')).toBe(13);
+  });
+
+  it('fetches FineWeb documents and draws KL curves for the vector and random directions', async () => {
+    await openPanel(page, 'pretrain');
+    await fill(page, 'fineweb-n', '3');
+    await page.click('[data-testid=fetch-fineweb]');
+    await page.waitForSelector('[data-testid=fineweb-count]', { timeout: 60_000 });
+    expect(await page.textContent('[data-testid=fineweb-count]')).toBe('3');
+    await fill(page, 'fineweb-points', '3');
+    await fill(page, 'fineweb-seeds', '1');
+    await fill(page, 'fineweb-maxtokens', '16');
+    await page.click('[data-testid=run-fineweb-kl]');
+    await waitForJob(page, 'fineweb-kl');
+    // general and one random direction, three norms each; KL is 0 at norm 0 and positive beyond
+    const curves = await state<Record<string, { norm: number; kl: number }[]>>(page, 's.pretrain.curves');
+    expect(Object.keys(curves).sort()).toEqual(['general', 'random_0']);
+    for (const pts of Object.values(curves)) {
+      expect(pts[0]!.kl).toBeCloseTo(0, 6);
+      expect(pts[2]!.kl).toBeGreaterThan(0);
+    }
+    expect(await plottedPoints(page, 'FineWeb KL vs norm')).toBe(6);
+  });
+
+  it('projects the checkpoints on principal components', async () => {
+    await openPanel(page, 'trajectory');
+    await page.click('[data-testid=run-pca]');
+    await waitForJob(page, 'pca');
+    // three checkpoints of the general run, plus its start and end markers
+    expect(await plottedPoints(page, 'Trajectories in PC space')).toBe(3 + 2);
+    expect(await plottedPoints(page, 'Explained variance')).toBeGreaterThan(0);
+  });
+
+  it('streams steered and unsteered answers side by side', async () => {
+    await openPanel(page, 'chat');
+    await page.waitForFunction(() => (document.querySelector('[data-testid=chat-question]') as HTMLSelectElement | null)?.options.length === 8, null, { timeout: 30_000 });
+    await fill(page, 'chat-max-tokens', '6');
+    await page.click('[data-testid=chat-ask]');
+    await waitForJob(page, 'chat:unsteered');
+    await waitForJob(page, 'chat:steered');
+    for (const side of ['unsteered', 'steered']) {
+      const text = await page.textContent(`[data-testid=answer-${side}]`);
+      expect(text!.length).toBeGreaterThan(0);
+      expect(text).not.toMatch(/appears here/);
+    }
+  });
+
+  it('exports the vector as a GGUF control vector that a GGUF parser reads back', async () => {
+    await openPanel(page, 'library');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-gguf]')]);
+    const file = path.join(tmpdir(), `steerlab-e2e-${Date.now()}.gguf`);
+    await download.saveAs(file);
+    const g = await gguf(file, { allowLocalFile: true });
+    const md = g.metadata as unknown as Record<string, unknown>;
+    const v = await state<{ layer: number; alpha: number; data: Record<string, number> }>(page, 's.vectors[0]');
+    expect(md['general.architecture']).toBe('controlvector');
+    expect(md['controlvector.model_hint']).toBe('qwen2');
+    expect(g.tensorInfos.map((t) => t.name)).toEqual([`direction.${v.layer}`]);
+    const bytes = readFileSync(file);
+    const start = Number(g.tensorDataOffset + g.tensorInfos[0]!.offset);
+    const dir = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + 4 * Object.keys(v.data).length));
+    Object.values(v.data).forEach((x, i) => expect(dir[i]).toBeCloseTo(Math.fround(x * v.alpha), 5));
+  });
+
+  it('shares the vector as a link that a fresh browser profile imports', async () => {
+    await page.click('[data-testid=share-vector]');
+    const url = await page.inputValue('[data-testid=share-url]');
+    expect(url).toContain('#v=1&');
+    const original = await state<{ name: string; modelId: string; layer: number; alpha: number; data: Record<string, number> }>(page, 's.vectors[0]');
+
+    const fresh = await launchChromium();
+    try {
+      const p2 = await fresh.newPage();
+      await p2.setViewportSize({ width: 1400, height: 950 });
+      await p2.goto(url);
+      await p2.waitForSelector('[data-testid=panel-library] [data-testid=vector-row]', { timeout: 60_000 });
+      const got = await state<typeof original & { norm: number }>(p2, 's.vectors[0]');
+      expect(await state<number>(p2, 's.vectors.length')).toBe(1);
+      expect([got.name, got.modelId, got.layer, got.alpha]).toEqual([original.name, original.modelId, original.layer, original.alpha]);
+      // α·v travels as f16: each element within half-precision rounding
+      const a = Object.values(original.data);
+      const b = Object.values(got.data);
+      expect(b).toHaveLength(a.length);
+      a.forEach((x, i) => expect(Math.abs(b[i]! * got.alpha - x * original.alpha)).toBeLessThanOrEqual(Math.abs(x * original.alpha) * 2 ** -11 + 2 ** -24));
+      // the link offers the vector's model, and the fragment is gone from the address bar
+      expect(await p2.textContent('[data-testid=notice-success]')).toContain(`Load ${REPO}`);
+      expect(new URL(p2.url()).hash).toBe('');
+      await p2.screenshot({ path: path.join(ARTIFACTS_DIR, 'share-link-opened.png') });
+
+      // a damaged link is refused with the field that is wrong, and the library keeps what it had
+      await p2.goto('about:blank');
+      await p2.goto(url.replace(/&f16=[^&]*/, '&f16=AAAA'));
+      await p2.waitForSelector('[data-testid=notice-error]');
+      expect(await p2.textContent('[data-testid=notice-error]')).toMatch(/share link: f16 has wrong length/);
+      expect(await state<number>(p2, 's.vectors.length')).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('saves a screenshot of every panel', async () => {
+    for (const id of PANELS) {
+      await openPanel(page, id);
+      // charts load Plotly on first use
+      await page.waitForTimeout(id === 'train' ? 1500 : 600);
+      await page.screenshot({ path: path.join(ARTIFACTS_DIR, `panel-${id}.png`), fullPage: true });
+    }
+    writeFileSync(path.join(ARTIFACTS_DIR, 'browser-log.txt'), browser.logs.join('\n'));
+    expect(browser.logs.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
+  });
+});

@@ -1,0 +1,205 @@
+// The vector library: every vector with its name, model, layer, norm and how it was made; a share link for each
+// (the vector rides in the URL fragment); GGUF (llama.cpp control vector) and safetensors export; import of
+// those files, share links and the lab's plan/report JSON. Bad files and links leave the library untouched.
+
+import { useState } from 'react';
+import { loadRegistry } from '../../models/registry';
+import { errorText } from '../actions/jobs';
+import { loadModel } from '../actions/model';
+import { setDataForm } from '../actions/data';
+import { setTrainForm } from '../actions/train';
+import { importVectors, removeVector, renameVector, shareLink } from '../actions/vectors';
+import { decodeShareFragment } from '../../lab/vectors/share';
+import { Card, Message, PanelHead } from '../components/Card';
+import { Chart } from '../components/Chart';
+import { downloadBytes, fileStem } from '../lib/download';
+import { fmt } from '../lib/format';
+import { formsFromPlan, planFromState, reportFromState } from '../lib/report';
+import { ggufBytes, readVectorFile, safetensorsBytes } from '../lib/vector_files';
+import { notify, setPanel, useLab } from '../store/store';
+import type { StoredVector } from '../store/types';
+
+function modelTypeFor(v: StoredVector): string {
+  const info = useLab.getState().model.info;
+  if (info?.repo === v.modelId) return info.modelType;
+  return loadRegistry().models.find((m) => m.id === v.modelId)?.arch ?? 'unknown';
+}
+
+function VectorRow({ v }: { v: StoredVector }) {
+  const [name, setName] = useState(v.name);
+  const [link, setLink] = useState<ReturnType<typeof shareLink> | null>(null);
+  const [err, setErr] = useState<string>();
+  const loaded = useLab((s) => s.model.info?.repo);
+  const exporting = (f: () => void) => {
+    try {
+      setErr(undefined);
+      f();
+    } catch (e) {
+      setErr(errorText(e));
+    }
+  };
+  return (
+    <li className="vector" data-testid="vector-row" data-vector-name={v.name}>
+      <div className="vector-main">
+        <input className="vector-name" value={name} aria-label="name" onChange={(e) => setName(e.target.value)} onBlur={() => name !== v.name && void renameVector(v.id, name)} />
+        <div className="vector-meta">
+          <code>{v.modelId}</code> · layer {v.layer} · α {fmt(v.alpha, 0)} · ‖αv‖ <strong data-testid="vector-norm">{fmt(v.norm, 4)}</strong> · d {v.data.length}
+        </div>
+        <div className="muted">
+          {v.how} · {new Date(v.createdAt).toLocaleString()}
+        </div>
+      </div>
+      <div className="vector-actions">
+        <button className="btn small" data-testid="share-vector" onClick={() => exporting(() => setLink(shareLink(v)))}>
+          Share link
+        </button>
+        <button className="btn small ghost" data-testid="export-gguf" onClick={() => exporting(() => downloadBytes(ggufBytes(v, modelTypeFor(v)), `${fileStem(v.name)}.gguf`))}>
+          GGUF
+        </button>
+        <button className="btn small ghost" data-testid="export-safetensors" onClick={() => exporting(() => downloadBytes(safetensorsBytes(v), `${fileStem(v.name)}.safetensors`))}>
+          safetensors
+        </button>
+        {loaded !== v.modelId ? (
+          <button className="btn small ghost" onClick={() => (setPanel('model'), void loadModel(v.modelId))}>
+            Load its model
+          </button>
+        ) : null}
+        <button className="btn small ghost danger-text" onClick={() => confirm(`Delete “${v.name}” from this browser?`) && void removeVector(v.id)}>
+          Delete
+        </button>
+      </div>
+      {link ? (
+        <div className="share">
+          <input readOnly value={link.url} data-testid="share-url" onFocus={(e) => e.target.select()} />
+          <button className="btn small" onClick={() => void navigator.clipboard?.writeText(link.url).then(() => notify('success', 'Share link copied.'), () => notify('info', 'Select the link and copy it.'))}>
+            Copy
+          </button>
+          <span className="muted">
+            {link.encoding === 'f16' ? 'f16' : 'int8 + scale (the f16 link would pass 8 KB)'} · {(link.chars / 1024).toFixed(1)} KB · the vector travels in the #fragment, which is never sent to a server
+          </span>
+        </div>
+      ) : null}
+      {err ? <Message kind="error">{err}</Message> : null}
+    </li>
+  );
+}
+
+function ImportCard() {
+  const [text, setText] = useState('');
+  const [err, setErr] = useState<string>();
+  const [ok, setOk] = useState<string>();
+  const modelId = useLab((s) => s.model.info?.repo);
+  const report = (m: string) => (setErr(undefined), setOk(m));
+  const fail = (m: string) => (setOk(undefined), setErr(m));
+
+  const onFile = async (file: File | undefined) => {
+    if (!file) return;
+    try {
+      const r = await readVectorFile(file, { modelId });
+      if (r.kind === 'vectors') {
+        const stored = await importVectors(r.vectors, `imported ${r.format} (${file.name})`);
+        report(`Imported ${stored.length} vector${stored.length === 1 ? '' : 's'} from ${file.name}.`);
+      } else if (r.kind === 'report') {
+        const stored = await importVectors(r.vectors, `from report ${file.name}`);
+        report(`Imported ${stored.length} run vector${stored.length === 1 ? '' : 's'} from the report ${file.name}.`);
+      } else {
+        const f = formsFromPlan(r.plan);
+        setTrainForm(f.train);
+        setDataForm(f.data);
+        report(`Plan ${file.name} loaded: training settings and data choices are filled in. Model: ${f.model}.`);
+      }
+    } catch (e) {
+      fail(`${errorText(e)} — nothing was added to your library.`);
+    }
+  };
+
+  const onLink = async () => {
+    try {
+      const v = decodeShareFragment(text.trim());
+      const [s] = await importVectors([v], 'pasted share link');
+      report(`Imported “${s!.name}”.`);
+      setText('');
+    } catch (e) {
+      fail(`${errorText(e)} — nothing was added to your library.`);
+    }
+  };
+
+  return (
+    <Card title="Import">
+      <label className="drop">
+        <input type="file" accept=".gguf,.safetensors,.json" data-testid="import-file" onChange={(e) => (void onFile(e.target.files?.[0]), (e.target.value = ''))} />
+        <span>Choose a GGUF control vector, a safetensors vector, or a steerlab plan/report .json</span>
+      </label>
+      <div className="row">
+        <input type="text" placeholder="…or paste a share link" value={text} data-testid="import-link" onChange={(e) => setText(e.target.value)} />
+        <button className="btn small" disabled={!text.trim()} onClick={() => void onLink()} data-testid="import-link-go">
+          Open
+        </button>
+      </div>
+      {ok ? <Message kind="success" testId="import-ok">{ok}</Message> : null}
+      {err ? <Message kind="error" testId="import-error">{err}</Message> : null}
+    </Card>
+  );
+}
+
+function ExportCard() {
+  const [err, setErr] = useState<string>();
+  const run = (f: () => void) => {
+    try {
+      setErr(undefined);
+      f();
+    } catch (e) {
+      setErr(errorText(e));
+    }
+  };
+  return (
+    <Card title="Export the study">
+      <p className="muted">The plan reruns the whole study headless (<code>npm run lab -- plan.json</code>); the report adds every curve and vector measured here.</p>
+      <div className="row">
+        <button className="btn small" onClick={() => run(() => downloadBytes(JSON.stringify(planFromState(useLab.getState()), null, 1), 'steerlab.plan.json', 'application/json'))}>
+          Plan JSON
+        </button>
+        <button
+          className="btn small"
+          data-testid="export-report"
+          onClick={() => run(() => downloadBytes(JSON.stringify(reportFromState(useLab.getState(), { app: 'steerlab', 'onnxruntime-web': useLab.getState().device?.ortVersion ?? '' }), null, 1), 'steerlab.report.json', 'application/json'))}
+        >
+          Report JSON
+        </button>
+      </div>
+      {err ? <Message kind="error">{err}</Message> : null}
+    </Card>
+  );
+}
+
+export function LibraryPanel() {
+  const vectors = useLab((s) => s.vectors);
+  return (
+    <div className="panel" data-testid="panel-library">
+      <PanelHead title="Vector library" lead="Every vector you trained or imported, kept in this browser. Share one as a link, or take it to llama.cpp as a GGUF control vector." />
+      <div className="grid-side">
+        <div>
+          <ImportCard />
+          <ExportCard />
+        </div>
+        <Card title={`${vectors.length} vector${vectors.length === 1 ? '' : 's'}`}>
+          {vectors.length ? (
+            <Chart
+              title="Norms in the library"
+              traces={[{ x: vectors.map((v, i) => `${i + 1}. ${v.name.length > 24 ? `${v.name.slice(0, 23)}…` : v.name}`), y: vectors.map((v) => v.norm), type: 'bar', name: '‖αv‖', marker: { color: '#5c7cfa' }, hovertemplate: '%{x}: %{y:.3f}<extra></extra>' }]}
+              xTitle=""
+              yTitle="‖αv‖"
+              height={160}
+            />
+          ) : null}
+          {vectors.length === 0 ? <p className="muted">Empty. Train a run, open a share link, or import a file.</p> : null}
+          <ul className="vector-list" data-testid="vector-list">
+            {vectors.map((v) => (
+              <VectorRow key={v.id} v={v} />
+            ))}
+          </ul>
+        </Card>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,45 @@
+// Which vectors an analysis compares: the runs of the loaded model (always), plus library vectors the user ticks.
+
+import { useShallow } from 'zustand/react/shallow';
+import { Card } from '../components/Card';
+import { Check } from '../components/Field';
+import { fmt } from '../lib/format';
+import { useStudy } from '../lib/study';
+import { useLab } from '../store/store';
+
+export function StudyVectors() {
+  const list = useStudy();
+  const d = useLab((s) => s.model.info?.dModel);
+  const library = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d)));
+  const ids = useLab((s) => s.studyIds);
+  return (
+    <Card title="Vectors under study" testId="study-vectors">
+      {list.length === 0 ? <p className="muted">None yet: train a run, or tick a library vector made for this model.</p> : null}
+      <ul className="legend">
+        {list.map((v) => (
+          <li key={v.key}>
+            <span className="swatch" style={{ background: v.color }} />
+            {v.label} <span className="muted">layer {v.layer} · ‖αv‖ {fmt(v.norm, 2)}</span>
+          </li>
+        ))}
+      </ul>
+      {library.length ? (
+        <details>
+          <summary>Add library vectors ({library.length})</summary>
+          {library.map((v) => (
+            <Check
+              key={v.id}
+              checked={ids.includes(v.id)}
+              onChange={(on) => useLab.setState((s) => ({ studyIds: on ? [...s.studyIds, v.id] : s.studyIds.filter((x) => x !== v.id) }))}
+              label={
+                <>
+                  {v.name} <span className="muted">layer {v.layer} · ‖αv‖ {fmt(v.norm, 2)}</span>
+                </>
+              }
+            />
+          ))}
+        </details>
+      ) : null}
+    </Card>
+  );
+}

@@ -1,0 +1,138 @@
+// The app's state in one zustand store. Panels read slices with useLab(selector); actions (src/ui/actions)
+// write through useLab.setState. Long-lived things (vectors, runs) are mirrored to IndexedDB by the actions.
+
+import { create } from 'zustand';
+import type { DatasetPresetId, LabelMode } from '../../lab/data';
+import { DEFAULT_KL_PRESETS } from '../../lab/data/presets';
+import { PAPER_ADAMW } from '../../lab/train/optim';
+import type { Sources } from '../config';
+import { loadSetting } from '../storage/local';
+import type {
+  DataSlotState,
+  DeviceInfo,
+  EfficiencyState,
+  JobView,
+  ModelState,
+  Notice,
+  PcaState,
+  PretrainState,
+  RunRecord,
+  RunSlot,
+  StabilityState,
+  StoredVector,
+  TrainSettings,
+} from './types';
+
+export type PanelId = 'model' | 'data' | 'train' | 'efficiency' | 'stability' | 'pretrain' | 'trajectory' | 'chat' | 'library' | 'guide';
+
+export interface DataForm {
+  trainPresets: DatasetPresetId[];
+  trainUrl: string;
+  klPresets: DatasetPresetId[];
+  limit: number | null;
+  klLimit: number | null;
+  maxLen: number;
+  labels: LabelMode;
+  heldOutFraction: number;
+}
+
+export interface TrainForm extends Omit<TrainSettings, 'lambdaKl' | 'layer'> {
+  layer: number | null;
+  /** λ of the narrow run, per token */
+  narrowLambda: number;
+  /** train by epochs (paper) or a fixed number of steps (quick looks) */
+  budget: 'epochs' | 'steps';
+}
+
+export interface LabState {
+  panel: PanelId;
+  sources: Sources;
+  device?: DeviceInfo;
+  deviceError?: string;
+  deviceLost?: string;
+  model: ModelState;
+  data: { train: DataSlotState; kl: DataSlotState };
+  dataForm: DataForm;
+  trainForm: TrainForm;
+  runs: Partial<Record<RunSlot, RunRecord>>;
+  vectors: StoredVector[];
+  jobs: Record<string, JobView>;
+  notices: Notice[];
+  efficiency: EfficiencyState;
+  stability: StabilityState;
+  pretrain: PretrainState;
+  pca?: PcaState;
+  /** vector ids picked for the analyses besides the runs */
+  studyIds: string[];
+  /** settings the guided walkthrough fills into the analysis panels */
+  prefill: Prefill;
+}
+
+export interface Prefill {
+  efficiency?: { rows: number };
+  stability?: { rows: number; seeds: number };
+  pretrain?: { docs: number; points: number; seeds: number; maxTokens: number };
+}
+
+export const DEFAULT_DATA_FORM: DataForm = {
+  trainPresets: ['bad_medical_advice'],
+  trainUrl: '',
+  klPresets: DEFAULT_KL_PRESETS,
+  limit: null,
+  klLimit: 500,
+  maxLen: 256,
+  labels: 'assistant',
+  heldOutFraction: 0.1,
+};
+
+export const DEFAULT_TRAIN_FORM: TrainForm = {
+  layer: null,
+  // SCIENCE.md (the trainer's DEFAULT_TRAIN; not imported here because it would pull the engine into the page)
+  alpha: 256,
+  lr: PAPER_ADAMW.lr,
+  microBatch: 4,
+  accumulation: 4,
+  epochs: 2,
+  steps: 20,
+  budget: 'epochs',
+  warmup: 5,
+  klBatch: 8,
+  checkpointEvery: 5,
+  seed: 42,
+  // SCIENCE.md: the paper's λ = 1e6 on a vocabulary-averaged KL is ≈ 6.6 per token for Qwen's 152k vocabulary
+  narrowLambda: 6.6,
+};
+
+export const useLab = create<LabState>()(() => ({
+  panel: 'model',
+  sources: { hubUrl: '', datasetsBase: '', questionsUrl: '', fineweb: 'hub' },
+  model: { status: 'idle', repo: '', files: {} },
+  data: { train: { status: 'idle' }, kl: { status: 'idle' } },
+  dataForm: { ...DEFAULT_DATA_FORM, ...loadSetting<Partial<DataForm>>('dataForm', {}) },
+  trainForm: { ...DEFAULT_TRAIN_FORM, ...loadSetting<Partial<TrainForm>>('trainForm', {}) },
+  runs: {},
+  vectors: [],
+  jobs: {},
+  notices: [],
+  efficiency: { rows: 100, curves: {}, probes: {} },
+  stability: { rows: 100, seeds: 10, curves: {}, probes: {} },
+  pretrain: { curves: {} },
+  studyIds: [],
+  prefill: {},
+}));
+
+let noticeId = 1;
+
+export function notify(kind: Notice['kind'], text: string, extra: Partial<Pick<Notice, 'where' | 'action'>> = {}): number {
+  const id = noticeId++;
+  useLab.setState((s) => ({ notices: [...s.notices.filter((n) => n.text !== text), { id, kind, text, ...extra }] }));
+  return id;
+}
+
+export function dismiss(id: number): void {
+  useLab.setState((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+}
+
+export function setPanel(panel: PanelId): void {
+  useLab.setState({ panel });
+}

@@ -1,0 +1,67 @@
+// FineWeb documents for Fig 6, fetched page by page with progress and kept in IndexedDB (a "shard" of the
+// first N qualifying documents answers every later request for ≤ N), then the KL sweep over them.
+
+import { createStore, get, set } from 'idb-keyval';
+import { cachedSource, hubRowsSource, parquetSource, type ShardStore } from '../../lab/fineweb';
+import { documentRows } from '../../lab/plan/run';
+import { KlEvaluator } from '../../lab/sweeps/evaluator';
+import { finewebKlSweep } from '../../lab/sweeps/sweeps';
+import type { JobHandler } from './context';
+
+function idbShardStore(): ShardStore {
+  const store = createStore('steerlab-fineweb', 'shards');
+  return {
+    get: (name) => get<string[]>(name, store),
+    put: (name, docs) => set(name, docs, store),
+  };
+}
+
+/** 'hub' (the datasets-server), 'hub:<base URL>' (a stand-in), or the URL of a parquet shard. */
+function sourceFor(spec: string) {
+  if (spec === 'hub' || spec === '') return hubRowsSource();
+  if (spec.startsWith('hub:')) return hubRowsSource(spec.slice(4));
+  if (/\.parquet(\?|$)/.test(spec)) return parquetSource(spec);
+  if (/^https?:\/\//.test(spec)) return hubRowsSource(spec);
+  throw new Error(`FineWeb source "${spec}" is not "hub", "hub:<URL>", a rows-API base URL or a .parquet URL`);
+}
+
+export const finewebJob: JobHandler<'fineweb'> = async (req, ctx) => {
+  ctx.phase('fetching documents');
+  const store = idbShardStore();
+  let fromCache = true;
+  const src = sourceFor(req.source);
+  const counting = { id: src.id, fetchDocs: (n: number, o?: Parameters<typeof src.fetchDocs>[1]) => ((fromCache = false), src.fetchDocs(n, o)) };
+  const docs = await cachedSource(counting, store).fetchDocs(req.n, {
+    signal: ctx.signal,
+    onProgress: (got, wanted) => ctx.progress({ got, wanted }),
+  });
+  if (!docs.length) throw new Error(`the FineWeb source returned no documents longer than 100 characters`);
+  ctx.session.finewebDocs = docs;
+  await ctx.session.dropDerived('kl|');
+  return {
+    count: docs.length,
+    fromCache,
+    preview: docs.slice(0, 3).map((d) => (d.length > 300 ? `${d.slice(0, 300)}…` : d)),
+    meanChars: docs.reduce((a, d) => a + d.length, 0) / docs.length,
+  };
+};
+
+export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
+  const { model, tok } = ctx.session.requireModel();
+  const docs = ctx.session.finewebDocs;
+  if (!docs.length) throw new Error('no FineWeb documents yet: fetch them first');
+  ctx.phase('caching activations of the documents');
+  const ev = await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
+    KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal }),
+  );
+  const curves = Object.keys(req.vectors).length + req.randomSeeds.length;
+  const total = curves * req.norms.length;
+  let done = 0;
+  ctx.phase('KL sweep');
+  return finewebKlSweep(ev, req.vectors, {
+    norms: req.norms,
+    randomSeeds: req.randomSeeds,
+    signal: ctx.signal,
+    onPoint: (name, point) => ctx.progress({ name, point, done: ++done, total }),
+  });
+};

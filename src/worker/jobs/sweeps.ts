@@ -1,0 +1,59 @@
+// Efficiency (Fig 4a) and stability (Fig 4b) sweeps. Both evaluate the SFT loss of a fixed sample of training
+// rows (SCIENCE.md: 100 rows, seed 42) under many vectors; the evaluator caches the activations below the
+// hook once per (layer, sample size) and is reused by every later sweep and slider point.
+
+import { sampleWithoutReplacement } from '../../lab/data';
+import { LossEvaluator } from '../../lab/sweeps/evaluator';
+import { EFFICIENCY_SCALES, STABILITY_EPS, efficiencySweep, stabilitySweep } from '../../lab/sweeps/sweeps';
+import type { JobResult } from '../protocol';
+import type { WorkerSession } from '../session';
+import type { JobHandler } from './context';
+
+function lossEvaluator(session: WorkerSession, layer: number, rows: number, signal: AbortSignal): Promise<LossEvaluator> {
+  const { model, tok } = session.requireModel();
+  const data = session.requireData('train');
+  return session.derive(`loss|${layer}|${rows}`, () =>
+    LossEvaluator.create(model, layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal }),
+  );
+}
+
+export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
+  ctx.phase('caching activations');
+  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal);
+  const names = Object.keys(req.vectors);
+  const scales = req.scales ?? EFFICIENCY_SCALES;
+  const total = names.length * (scales.length + req.norms.length);
+  let done = 0;
+  const out: JobResult<'efficiency'> = {};
+  for (const name of names) {
+    ctx.phase(`efficiency of ${name}`);
+    out[name] = await efficiencySweep(ev, req.vectors[name]!, {
+      scales,
+      norms: req.norms,
+      signal: ctx.signal,
+      onPoint: (point) => ctx.progress({ name, point, done: ++done, total }),
+    });
+  }
+  return out;
+};
+
+export const stabilityJob: JobHandler<'stability'> = async (req, ctx) => {
+  ctx.phase('caching activations');
+  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal);
+  const names = Object.keys(req.vectors);
+  const eps = req.eps ?? STABILITY_EPS;
+  const total = names.length * eps.length;
+  let done = 0;
+  const out: JobResult<'stability'> = {};
+  for (const name of names) {
+    ctx.phase(`stability of ${name}`);
+    out[name] = await stabilitySweep(ev, req.vectors[name]!, {
+      eps,
+      seeds: req.seeds,
+      seed: req.seed,
+      signal: ctx.signal,
+      onPoint: (point) => ctx.progress({ name, point, done: ++done, total }),
+    });
+  }
+  return out;
+};
