@@ -29,7 +29,8 @@ export function cachingFetch(stats: CacheStats = { hits: 0, misses: 0 }): typeof
       }
     }
     const res = await fetch(input, init);
-    if (method === 'GET') stats.misses++;
+    // a file fetched from the network (404 probes for optional files are not downloads)
+    if (method === 'GET' && res.ok) stats.misses++;
     // only whole, successful bodies are worth keeping (a 206 range answer is a piece of a file)
     if (cache && method === 'GET' && res.status === 200) {
       // put() reads a clone while the caller streams the original; a broken download rejects and stores nothing

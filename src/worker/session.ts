@@ -21,6 +21,23 @@ export interface DataSlot {
 
 export class WorkerSession {
   backend: Backend | null = null;
+  private ready: Promise<Backend>;
+  private settle!: { resolve(b: Backend): void; reject(e: unknown): void };
+
+  constructor() {
+    this.ready = new Promise<Backend>((resolve, reject) => (this.settle = { resolve, reject }));
+    // a failed start is reported by the init job itself; later jobs get the same error when they ask
+    this.ready.catch(() => {});
+  }
+
+  setBackend(b: Backend): void {
+    this.backend = b;
+    this.settle.resolve(b);
+  }
+
+  failBackend(e: unknown): void {
+    this.settle.reject(e);
+  }
   model: LoadedModel | null = null;
   tokenizer: ChatTokenizer | null = null;
   info: ModelInfo | null = null;
@@ -28,9 +45,9 @@ export class WorkerSession {
   finewebDocs: string[] = [];
   private derived = new Map<string, Promise<Releasable>>();
 
-  requireBackend(): Backend {
-    if (!this.backend) throw new Error('the lab is not initialised yet (no execution provider)');
-    return this.backend;
+  /** The backend once the init job has picked it: jobs sent right after the page opens wait for it. */
+  backend$(): Promise<Backend> {
+    return this.ready;
   }
 
   requireModel(): { model: LoadedModel; tok: ChatTokenizer; info: ModelInfo } {

@@ -131,7 +131,11 @@ export async function startRun(slot: RunSlot): Promise<void> {
 export async function resumeRun(slot: RunSlot): Promise<void> {
   const r = getRun(slot);
   if (!r?.state) return void notify('error', 'This run has no saved checkpoint to resume from.');
-  if (!(await ensureModel(r.modelRepo))) return;
+  if (!(await ensureModel(r.modelRepo))) {
+    const m = useLab.getState().model;
+    if (m.status === 'error') notify('error', `Resuming needs ${r.modelRepo}, which did not load: ${m.error}`, { where: 'resume' });
+    return;
+  }
   const s = useLab.getState();
   if (s.data.train.status !== 'ready' || s.data.train.label !== r.dataLabel) {
     if (!(await loadData('train', trainSources(s.dataForm)))) return;

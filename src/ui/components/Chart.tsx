@@ -50,12 +50,12 @@ export function Chart({ title, traces, xTitle, yTitle, height = 300, yLog, vline
         if (!alive) return;
         const layout = {
           height,
-          margin: { l: 56, r: 16, t: 12, b: 44 },
+          margin: { l: 64, r: 16, t: 16, b: 44 },
           paper_bgcolor: 'rgba(0,0,0,0)',
           plot_bgcolor: 'rgba(0,0,0,0)',
           font: { family: 'Inter, system-ui, sans-serif', size: 12, color: '#343a40' },
-          xaxis: { title: { text: xTitle }, gridcolor: '#eceff3', zeroline: false },
-          yaxis: { title: { text: yTitle }, gridcolor: '#eceff3', zeroline: false, type: yLog ? 'log' : 'linear' },
+          xaxis: { title: { text: xTitle }, gridcolor: '#eceff3', zeroline: false, automargin: true },
+          yaxis: { title: { text: yTitle }, gridcolor: '#eceff3', zeroline: false, type: yLog ? 'log' : 'linear', automargin: true },
           legend: { orientation: 'h', y: -0.22 },
           shapes: vlines.map((v) => ({ type: 'line', x0: v.x, x1: v.x, yref: 'paper', y0: 0, y1: 1, line: { color: v.color ?? '#212529', width: 1.5, dash: 'dot' } })),
           annotations: vlines.filter((v) => v.label).map((v) => ({ x: v.x, yref: 'paper', y: 1, text: v.label, showarrow: false, yanchor: 'bottom', font: { size: 11 } })),

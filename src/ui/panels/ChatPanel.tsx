@@ -2,7 +2,8 @@
 // side as they stream; a strength slider scales α. Below, the EM evaluation: every question × n samples, scored
 // by the judge or by you, and the EM rate of each side.
 
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
+import { useSticky } from '../lib/sticky';
 import { useShallow } from 'zustand/react/shallow';
 import { ask, emRates, generateEm, judgeEm, labelEm, loadQuestions, type ChatVector, type GenSettings } from '../actions/chat';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
@@ -18,7 +19,8 @@ import { JudgeCard } from './JudgeCard';
 function useVectorOptions(): ChatVector[] {
   const study = useStudy();
   const d = useLab((s) => s.model.info?.dModel);
-  const lib = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d)));
+  const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
+  const lib = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
   return useMemo(
     () => [
       ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, label: `run: ${v.label}` })),
@@ -32,11 +34,11 @@ export function ChatPanel() {
   const chat = useChat();
   const modelReady = useLab((s) => s.model.status === 'ready');
   const options = useVectorOptions();
-  const [vi, setVi] = useState(0);
-  const [question, setQuestion] = useState('');
-  const [free, setFree] = useState('');
-  const [g, setG] = useState<GenSettings>({ strength: 1, maxNewTokens: 200, temperature: 1, topP: 1, seed: 0 });
-  const [samples, setSamples] = useState(3);
+  const [vi, setVi] = useSticky('chat.vector', 0);
+  const [question, setQuestion] = useSticky('chat.question', '');
+  const [free, setFree] = useSticky('chat.free', '');
+  const [g, setG] = useSticky<GenSettings>('chat.settings', { strength: 1, maxNewTokens: 200, temperature: 1, topP: 1, seed: 0 });
+  const [samples, setSamples] = useSticky('chat.samples', 3);
   const vector = options[vi];
   const busy = useLab((s) => !!s.jobs['chat:steered'] || !!s.jobs['chat:unsteered']);
 

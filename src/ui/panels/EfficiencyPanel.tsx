@@ -2,7 +2,8 @@
 // general vector should sit lower at equal norm: it buys more loss reduction per unit of norm. A slider moves a
 // marker along the norm axis; "evaluate" computes that exact point for every vector.
 
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
+import { useSticky } from '../lib/sticky';
 import { probeEfficiency, runEfficiency } from '../actions/analysis';
 import { Card, Message, PanelHead } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
@@ -18,9 +19,9 @@ export function EfficiencyPanel() {
   const eff = useLab((s) => s.efficiency);
   const study = useStudy();
   const ready = useLab((s) => s.model.status === 'ready' && s.data.train.status === 'ready');
-  const [rows, setRows] = useState<number>(() => useLab.getState().prefill.efficiency?.rows ?? eff.rows);
+  const [rows, setRows] = useSticky<number>('efficiency.rows', eff.rows);
   const maxNorm = Math.max(1, ...Object.values(eff.curves).flatMap((c) => c.byScale.map((p) => p.norm)), ...study.map((v) => 2 * v.norm));
-  const [norm, setNorm] = useState<number>(() => study[0]?.norm ?? 1);
+  const [norm, setNorm] = useSticky<number>('efficiency.norm', () => study[0]?.norm ?? 1);
 
   const { loss, perNorm } = useMemo(() => {
     const loss: Trace[] = [];

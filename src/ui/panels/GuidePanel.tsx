@@ -4,6 +4,7 @@
 import { setDataForm } from '../actions/data';
 import { setTrainForm } from '../actions/train';
 import { Card, PanelHead } from '../components/Card';
+import { setSticky } from '../lib/sticky';
 import { DEFAULT_DATA_FORM, DEFAULT_TRAIN_FORM, setPanel, useLab, type PanelId } from '../store/store';
 
 interface Step {
@@ -27,7 +28,12 @@ const STEPS: Step[] = [
     settings: ['50 documents longer than 100 characters, cut to 2000 characters, ≤ 512 tokens', '9 norms from 0 to 1.5 × the largest trained norm', '3 random seeds'],
     panel: 'pretrain',
     needs: 'a general and a narrow vector (Train)',
-    apply: () => useLab.setState((s) => ({ prefill: { ...s.prefill, pretrain: { docs: 50, points: 9, seeds: 3, maxTokens: 512 } } })),
+    apply: () => {
+      setSticky('pretrain.docs', 50);
+      setSticky('pretrain.points', 9);
+      setSticky('pretrain.seeds', 3);
+      setSticky('pretrain.maxTokens', 512);
+    },
   },
   {
     fig: 'Fig 4a',
@@ -37,7 +43,7 @@ const STEPS: Step[] = [
     settings: ['scales 0, 0.25, …, 2 of each vector’s own norm', '100 training rows, seed 42'],
     panel: 'efficiency',
     needs: 'a general and a narrow vector (Train)',
-    apply: () => useLab.setState((s) => ({ prefill: { ...s.prefill, efficiency: { rows: 100 } } })),
+    apply: () => setSticky('efficiency.rows', 100),
   },
   {
     fig: 'Fig 5',
@@ -61,7 +67,10 @@ const STEPS: Step[] = [
     settings: ['ε = 0.01, 0.05, 0.1, 0.2, …, 1.0', '10 noise seeds, mean ± sd', '100 training rows'],
     panel: 'stability',
     needs: 'a general and a narrow vector (Train)',
-    apply: () => useLab.setState((s) => ({ prefill: { ...s.prefill, stability: { rows: 100, seeds: 10 } } })),
+    apply: () => {
+      setSticky('stability.rows', 100);
+      setSticky('stability.seeds', 10);
+    },
   },
 ];
 

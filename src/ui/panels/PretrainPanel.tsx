@@ -2,7 +2,8 @@
 // text? FineWeb documents (cached in this browser), KL(p_chat ‖ p_steered) per token as each vector is rescaled,
 // against random directions of the same norms. Expected: general > narrow > random.
 
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
+import { useSticky } from '../lib/sticky';
 import { fetchFineweb, runFinewebKl } from '../actions/analysis';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
@@ -18,12 +19,11 @@ export function PretrainPanel() {
   const fineweb = useLab((s) => s.sources.fineweb);
   const study = useStudy();
   const modelReady = useLab((s) => s.model.status === 'ready');
-  const pf = useLab.getState().prefill.pretrain;
-  const [n, setN] = useState(pf?.docs ?? 50);
-  const [points, setPoints] = useState(pf?.points ?? 9);
-  const [seeds, setSeeds] = useState(pf?.seeds ?? 3);
-  const [maxTokens, setMaxTokens] = useState(pf?.maxTokens ?? 512);
-  const [log, setLog] = useState(false);
+  const [n, setN] = useSticky('pretrain.docs', 50);
+  const [points, setPoints] = useSticky('pretrain.points', 9);
+  const [seeds, setSeeds] = useSticky('pretrain.seeds', 3);
+  const [maxTokens, setMaxTokens] = useSticky('pretrain.maxTokens', 512);
+  const [log, setLog] = useSticky('pretrain.log', false);
 
   const traces = useMemo(() => {
     const out: Trace[] = [];

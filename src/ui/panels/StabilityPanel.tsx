@@ -2,7 +2,8 @@
 // and see how much of its loss reduction survives: 0 % = the trained vector, 100 % = the unsteered model.
 // The general vector should degrade more slowly. Mean ± sd over noise seeds; an ε slider with on-demand points.
 
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
+import { useSticky } from '../lib/sticky';
 import { probeStability, runStability } from '../actions/analysis';
 import { Card, Message, PanelHead } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
@@ -18,9 +19,9 @@ export function StabilityPanel() {
   const st = useLab((s) => s.stability);
   const study = useStudy();
   const ready = useLab((s) => s.model.status === 'ready' && s.data.train.status === 'ready');
-  const [rows, setRows] = useState(() => useLab.getState().prefill.stability?.rows ?? st.rows);
-  const [seeds, setSeeds] = useState(() => useLab.getState().prefill.stability?.seeds ?? st.seeds);
-  const [eps, setEps] = useState(0.3);
+  const [rows, setRows] = useSticky('stability.rows', st.rows);
+  const [seeds, setSeeds] = useSticky('stability.seeds', st.seeds);
+  const [eps, setEps] = useSticky('stability.eps', 0.3);
 
   const traces = useMemo(() => {
     const out: Trace[] = [];

@@ -10,7 +10,9 @@ import { useLab } from '../store/store';
 export function StudyVectors() {
   const list = useStudy();
   const d = useLab((s) => s.model.info?.dModel);
-  const library = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d)));
+  // the runs' own saved copies are already listed above
+  const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
+  const library = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
   const ids = useLab((s) => s.studyIds);
   return (
     <Card title="Vectors under study" testId="study-vectors">

@@ -2,7 +2,8 @@
 // components; one line per run from start (circle) to end (square). The remove-KL continuation shows whether a
 // narrow vector, freed from its KL penalty, heads back to the general solution.
 
-import { useMemo, useState } from 'react';
+import { useMemo } from 'react';
+import { useSticky } from '../lib/sticky';
 import { runPca } from '../actions/analysis';
 import { startRun } from '../actions/train';
 import { Card, Message, PanelHead } from '../components/Card';
@@ -19,9 +20,9 @@ const SLOTS: RunSlot[] = ['general', 'narrow', 'removeKl'];
 export function TrajectoryPanel() {
   const runs = useLab((s) => s.runs);
   const pca = useLab((s) => s.pca);
-  const [pick, setPick] = useState<RunSlot[]>(SLOTS);
-  const [ix, setIx] = useState(0);
-  const [iy, setIy] = useState(1);
+  const [pick, setPick] = useSticky<RunSlot[]>('trajectory.runs', SLOTS);
+  const [ix, setIx] = useSticky('trajectory.x', 0);
+  const [iy, setIy] = useSticky('trajectory.y', 1);
   const k = pca?.explainedVarianceRatio.length ?? 0;
 
   const traces = useMemo(() => {
@@ -39,7 +40,7 @@ export function TrajectoryPanel() {
     return out;
   }, [pca, ix, iy]);
 
-  const variance: Trace[] = pca ? [{ x: pca.explainedVarianceRatio.map((_, i) => i + 1), y: pca.explainedVarianceRatio.map((v) => v * 100), type: 'bar', name: 'explained variance', marker: { color: '#5c7cfa' } }] : [];
+  const variance: Trace[] = pca ? [{ x: pca.explainedVarianceRatio.map((_, i) => `PC${i + 1}`), y: pca.explainedVarianceRatio.map((v) => v * 100), type: 'bar', name: 'explained variance', marker: { color: '#5c7cfa' } }] : [];
   const top3 = pca ? pca.explainedVarianceRatio.slice(0, 3).reduce((a, b) => a + b, 0) : 0;
 
   return (
@@ -97,7 +98,7 @@ export function TrajectoryPanel() {
           </div>
           <Chart title="Trajectories in PC space" traces={traces} xTitle={`PC${ix + 1}${pca ? ` (${fmt((pca.explainedVarianceRatio[ix] ?? 0) * 100, 1)} %)` : ''}`} yTitle={`PC${iy + 1}${pca ? ` (${fmt((pca.explainedVarianceRatio[iy] ?? 0) * 100, 1)} %)` : ''}`} height={380} emptyText="Compute the PCA to draw the trajectories" />
           {pca ? <p className="muted">The first three components explain {fmt(top3 * 100, 1)} % of the variance (the paper: ≈ 79 %).</p> : null}
-          <Chart title="Explained variance" traces={variance} xTitle="component" yTitle="% of variance" height={200} />
+          <Chart title="Explained variance" traces={variance} xTitle="" yTitle="% of variance" height={200} />
         </Card>
       </div>
     </div>

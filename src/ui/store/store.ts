@@ -64,14 +64,6 @@ export interface LabState {
   pca?: PcaState;
   /** vector ids picked for the analyses besides the runs */
   studyIds: string[];
-  /** settings the guided walkthrough fills into the analysis panels */
-  prefill: Prefill;
-}
-
-export interface Prefill {
-  efficiency?: { rows: number };
-  stability?: { rows: number; seeds: number };
-  pretrain?: { docs: number; points: number; seeds: number; maxTokens: number };
 }
 
 export const DEFAULT_DATA_FORM: DataForm = {
@@ -118,7 +110,6 @@ export const useLab = create<LabState>()(() => ({
   stability: { rows: 100, seeds: 10, curves: {}, probes: {} },
   pretrain: { curves: {} },
   studyIds: [],
-  prefill: {},
 }));
 
 let noticeId = 1;
@@ -126,6 +117,8 @@ let noticeId = 1;
 export function notify(kind: Notice['kind'], text: string, extra: Partial<Pick<Notice, 'where' | 'action'>> = {}): number {
   const id = noticeId++;
   useLab.setState((s) => ({ notices: [...s.notices.filter((n) => n.text !== text), { id, kind, text, ...extra }] }));
+  // confirmations fade; errors and offers (a button to press) stay until dismissed
+  if (kind !== 'error' && !extra.action) setTimeout(() => dismiss(id), 12_000);
   return id;
 }
 

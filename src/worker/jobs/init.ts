@@ -10,13 +10,19 @@ import type { JobHandler } from './context';
 
 export const initJob: JobHandler<'init'> = async (req, ctx) => {
   ctx.phase('execution provider');
-  const backend = await createBackend({ prefer: req.prefer });
-  // before any session exists: ORT reads the paths when it first starts its wasm
-  backend.ort.env.wasm.wasmPaths = req.wasmPaths ?? ORT_FILES;
-  serializeSessionCreation(backend.ort);
-  ctx.phase('starting WebGPU');
-  await holdDevice(backend);
-  ctx.session.backend = backend;
+  let backend;
+  try {
+    backend = await createBackend({ prefer: req.prefer });
+    // before any session exists: ORT reads the paths when it first starts its wasm
+    backend.ort.env.wasm.wasmPaths = req.wasmPaths ?? ORT_FILES;
+    serializeSessionCreation(backend.ort);
+    ctx.phase('starting WebGPU');
+    await holdDevice(backend);
+  } catch (e) {
+    ctx.session.failBackend(e);
+    throw e;
+  }
+  ctx.session.setBackend(backend);
   const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
   const threads = backend.ort.env.wasm.numThreads ?? (isolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency ?? 2) / 2)) : 1);
   const info: DeviceInfo = {

@@ -11,7 +11,8 @@ import type { JobHandler } from './context';
 
 export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
   const t0 = performance.now();
-  const backend = ctx.session.requireBackend();
+  ctx.phase('starting the execution provider');
+  const backend = await ctx.session.backend$();
   const stats: CacheStats = { hits: 0, misses: 0 };
   const fetchFn = cachingFetch(stats);
   const src = hubSource(req.repo.trim(), { baseUrl: req.hubUrl || undefined, token: req.token || undefined, fetch: fetchFn, signal: ctx.signal });
