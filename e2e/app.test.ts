@@ -255,6 +255,36 @@ describe.skipIf(skip)('the lab in Chromium', () => {
     Object.values(v.data).forEach((x, i) => expect(dir[i]).toBeCloseTo(Math.fround(x * v.alpha), 5));
   });
 
+  it('imports a GGUF control vector file and refuses a broken one without touching the library', async () => {
+    await openPanel(page, 'library');
+    const count = () => state<number>(page, 's.vectors.length');
+    const n0 = await count();
+    // a llama.cpp-style control vector made outside the app: no steerlab metadata, so α = 1 and the loaded model is its model
+    const { writeGguf } = await import('../src/lab/vectors/gguf');
+    const dir = Float32Array.from({ length: await state<number>(page, 's.model.info.dModel') }, (_, i) => Math.sin(i + 1));
+    const bytes = writeGguf({ modelHint: 'qwen2', directions: new Map([[2, dir]]) });
+    await page.setInputFiles('[data-testid=import-file]', { name: 'outside.gguf', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await page.waitForSelector('[data-testid=import-ok]');
+    expect(await count()).toBe(n0 + 1);
+    const v = await state<{ name: string; layer: number; alpha: number; modelId: string; norm: number }>(page, 's.vectors[0]');
+    expect([v.name, v.layer, v.alpha, v.modelId]).toEqual(['outside', 2, 1, REPO]);
+    expect(v.norm).toBeCloseTo(Math.hypot(...dir), 3);
+    // the same file again is recognised, not stored twice
+    await page.setInputFiles('[data-testid=import-file]', { name: 'outside.gguf', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await page.waitForSelector('[data-testid=import-ok]');
+    await page.waitForTimeout(500);
+    expect(await count()).toBe(n0 + 1);
+    // a truncated file: a message naming the file and the problem, and the library as it was
+    await page.setInputFiles('[data-testid=import-file]', { name: 'broken.gguf', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes.slice(0, bytes.length - 40)) });
+    await page.waitForSelector('[data-testid=import-error]');
+    expect(await page.textContent('[data-testid=import-error]')).toMatch(/broken\.gguf: tensor direction\.2 data .* runs past the end of the file.*nothing was added/);
+    expect(await count()).toBe(n0 + 1);
+    // remove it again so the share test below shares the trained vector
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('[data-vector-name="outside"] button', { hasText: 'Delete' }).click();
+    await page.waitForFunction((n) => (window as unknown as { steerlab: { state(): { vectors: unknown[] } } }).steerlab.state().vectors.length === n, n0);
+  });
+
   it('shares the vector as a link that a fresh browser profile imports', async () => {
     await page.click('[data-testid=share-vector]');
     const url = await page.inputValue('[data-testid=share-url]');

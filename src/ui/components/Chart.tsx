@@ -41,6 +41,8 @@ export function Chart({ title, traces, xTitle, yTitle, height = 300, yLog, vline
   const [failed, setFailed] = useState<string>();
   const points = traces.reduce((n, t) => n + t.x.length, 0);
 
+  const multi = traces.filter((t) => t.showlegend !== false).length > 1;
+
   useEffect(() => {
     let alive = true;
     const node = el.current;
@@ -50,13 +52,15 @@ export function Chart({ title, traces, xTitle, yTitle, height = 300, yLog, vline
         if (!alive) return;
         const layout = {
           height,
-          margin: { l: 64, r: 16, t: 16, b: 44 },
+          margin: { l: 64, r: 16, t: multi ? 34 : 16, b: 44 },
           paper_bgcolor: 'rgba(0,0,0,0)',
           plot_bgcolor: 'rgba(0,0,0,0)',
           font: { family: 'Inter, system-ui, sans-serif', size: 12, color: '#343a40' },
           xaxis: { title: { text: xTitle }, gridcolor: '#eceff3', zeroline: false, automargin: true },
           yaxis: { title: { text: yTitle }, gridcolor: '#eceff3', zeroline: false, type: yLog ? 'log' : 'linear', automargin: true },
-          legend: { orientation: 'h', y: -0.22 },
+          // above the plot, where it never covers the axis titles
+          legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom', font: { size: 11 } },
+          showlegend: multi,
           shapes: vlines.map((v) => ({ type: 'line', x0: v.x, x1: v.x, yref: 'paper', y0: 0, y1: 1, line: { color: v.color ?? '#212529', width: 1.5, dash: 'dot' } })),
           annotations: vlines.filter((v) => v.label).map((v) => ({ x: v.x, yref: 'paper', y: 1, text: v.label, showarrow: false, yanchor: 'bottom', font: { size: 11 } })),
         };
@@ -66,7 +70,7 @@ export function Chart({ title, traces, xTitle, yTitle, height = 300, yLog, vline
     return () => {
       alive = false;
     };
-  }, [traces, height, xTitle, yTitle, yLog, vlines]);
+  }, [traces, height, xTitle, yTitle, yLog, vlines, multi]);
 
   useEffect(() => {
     const node = el.current;
@@ -79,8 +83,9 @@ export function Chart({ title, traces, xTitle, yTitle, height = 300, yLog, vline
     <figure className="chart" data-testid="chart" data-title={title} data-points={points}>
       <figcaption>{title}</figcaption>
       {failed ? <p className="chart-empty">Chart could not be drawn: {failed}</p> : null}
-      <div ref={el} style={{ minHeight: height }} />
-      {points === 0 && !failed ? <p className="chart-empty">{emptyText}</p> : null}
+      {/* no data: a quiet placeholder instead of empty axes */}
+      {points === 0 && !failed ? <div className="chart-placeholder">{emptyText}</div> : null}
+      <div ref={el} style={{ minHeight: points === 0 ? 0 : height, display: points === 0 ? 'none' : undefined }} />
     </figure>
   );
 }

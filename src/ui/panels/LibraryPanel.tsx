@@ -94,6 +94,8 @@ function ImportCard() {
 
   const onFile = async (file: File | undefined) => {
     if (!file) return;
+    setOk(undefined);
+    setErr(undefined);
     try {
       const r = await readVectorFile(file, { modelId });
       if (r.kind === 'vectors') {
