@@ -236,6 +236,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
       expect(text!.length).toBeGreaterThan(0);
       expect(text).not.toMatch(/appears here/);
     }
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'chat-answers.png'), fullPage: true });
   });
 
   it('exports the vector as a GGUF control vector that a GGUF parser reads back', async () => {
@@ -288,6 +289,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
   it('shares the vector as a link that a fresh browser profile imports', async () => {
     await page.click('[data-testid=share-vector]');
     const url = await page.inputValue('[data-testid=share-url]');
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'library-share-link.png'), fullPage: true });
     expect(url).toContain('#v=1&');
     const original = await state<{ name: string; modelId: string; layer: number; alpha: number; data: Record<string, number> }>(page, 's.vectors[0]');
 
