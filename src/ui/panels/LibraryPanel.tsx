@@ -41,7 +41,7 @@ function VectorRow({ v }: { v: StoredVector }) {
   return (
     <li className="vector" data-testid="vector-row" data-vector-name={v.name}>
       <div className="vector-main">
-        <input className="vector-name" value={name} aria-label="name" onChange={(e) => setName(e.target.value)} onBlur={() => name !== v.name && void renameVector(v.id, name)} />
+        <input type="text" className="vector-name" value={name} aria-label="name" onChange={(e) => setName(e.target.value)} onBlur={() => name !== v.name && void renameVector(v.id, name)} />
         <div className="vector-meta">
           <code>{v.modelId}</code> · layer {v.layer} · α {fmt(v.alpha, 0)} · ‖αv‖ <strong data-testid="vector-norm">{fmt(v.norm, 4)}</strong> · d {v.data.length}
         </div>
@@ -70,7 +70,7 @@ function VectorRow({ v }: { v: StoredVector }) {
       </div>
       {link ? (
         <div className="share">
-          <input readOnly value={link.url} data-testid="share-url" onFocus={(e) => e.target.select()} />
+          <input type="text" readOnly value={link.url} data-testid="share-url" onFocus={(e) => e.target.select()} />
           <button className="btn small" onClick={() => void navigator.clipboard?.writeText(link.url).then(() => notify('success', 'Share link copied.'), () => notify('info', 'Select the link and copy it.'))}>
             Copy
           </button>
