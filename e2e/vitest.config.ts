@@ -10,5 +10,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

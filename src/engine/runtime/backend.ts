@@ -3,6 +3,7 @@
 // results on adapters without shader-f16, the WebGPU build throws instead.
 
 import type * as OrtNS from 'onnxruntime-web';
+import { anchorWebGpuDevice } from './device';
 
 export type Ort = typeof OrtNS;
 export type EpKind = 'webgpu' | 'wasm';
@@ -28,8 +29,8 @@ export interface Backend extends BackendInfo {
 
 export interface BackendOptions {
   prefer?: EpKind;
-  /** URL prefix of ORT's .wasm/.mjs files (browsers); default: ORT's own resolution */
-  wasmPaths?: string;
+  /** where ORT's .wasm/.mjs files are (a URL prefix, or the two files' URLs); default: ORT's own resolution */
+  wasmPaths?: string | { wasm?: string; mjs?: string };
   numThreads?: number;
   /** default ORT graph optimisation level for sessions on this backend */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
@@ -38,8 +39,12 @@ export interface BackendOptions {
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' && typeof self === 'undefined';
 
 async function loadOrt(): Promise<Ort> {
-  // Node resolves the package's node build (wasm EP); browsers get the WebGPU build.
-  if (isNode) return (await import('onnxruntime-web')) as unknown as Ort;
+  // Node resolves the package's node build (wasm EP); browsers get the WebGPU build. The Node specifier is
+  // computed so that bundlers do not pull a second onnxruntime-web into the browser build.
+  if (isNode) {
+    const nodeBuild = 'onnxruntime-web';
+    return (await import(/* @vite-ignore */ nodeBuild)) as unknown as Ort;
+  }
   return (await import('onnxruntime-web/webgpu')) as unknown as Ort;
 }
 
@@ -58,7 +63,7 @@ export function resetBackend(): void {
 async function init(opts: BackendOptions): Promise<Backend> {
   const mod = await loadOrt();
   const ort = ((mod as unknown as { default?: Ort }).default ?? mod) as Ort;
-  if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
+  if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths as string;
   if (opts.numThreads) ort.env.wasm.numThreads = opts.numThreads;
   else if (typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated) ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
@@ -78,6 +83,11 @@ async function init(opts: BackendOptions): Promise<Backend> {
   const features = [...adapter.features] as string[];
   // hand ORT this adapter so it runs on the one we inspected
   (ort.env.webgpu as { adapter?: unknown }).adapter = adapter;
+  try {
+    await anchorWebGpuDevice(ort);
+  } catch (e) {
+    return { ...base, kind: 'wasm', reason: `WebGPU did not start: ${(e as Error).message}` };
+  }
   return {
     ...base,
     kind: 'webgpu',

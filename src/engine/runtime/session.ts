@@ -8,6 +8,7 @@ import type { DType, TypedArray } from '../dtype';
 import type { Graph, TensorData, Value } from '../ir';
 import { serialize } from '../onnx/serialize';
 import type { Backend } from './backend';
+import { createSession } from './device';
 
 type OrtTensor = OrtNS.Tensor;
 
@@ -21,6 +22,7 @@ export class WeightStore {
   private entries = new Map<string, WeightEntry>();
   private tensors = new Map<string, OrtTensor>();
   private gpuBuffers: { destroy(): void }[] = [];
+  private device: GPUDevice | undefined;
 
   constructor(readonly backend: Backend) {}
 
@@ -54,14 +56,20 @@ export class WeightStore {
 
   /** The ORT tensor feeding weight `key`, created (and on WebGPU uploaded) on first use. */
   async tensor(key: string): Promise<OrtTensor> {
+    const ort = this.backend.ort;
+    let device: GPUDevice | undefined;
+    if (this.backend.kind === 'webgpu') {
+      device = (await (ort.env.webgpu as unknown as { device: Promise<GPUDevice> | GPUDevice }).device) as GPUDevice;
+      // buffers belong to one device: if ORT has moved to another (device lost, or recreated), upload again
+      if (this.device && device !== this.device) this.dispose();
+      this.device = device;
+    }
     const t = this.tensors.get(key);
     if (t) return t;
     const e = this.entries.get(key);
     if (!e) throw new Error(`weight ${key} is not in the store`);
-    const ort = this.backend.ort;
     let out: OrtTensor;
-    if (this.backend.kind === 'webgpu') {
-      const device = (await (ort.env.webgpu as unknown as { device: Promise<GPUDevice> | GPUDevice }).device) as GPUDevice;
+    if (device) {
       const size = Math.ceil(e.data.byteLength / 4) * 4;
       // eslint-disable-next-line no-undef
       const buf = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
@@ -124,7 +132,7 @@ export class CompiledGraph {
     }
     let session: OrtNS.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(s.bytes, sessionOpts);
+      session = await createSession(ort, s.bytes, sessionOpts);
     } catch (e) {
       throw new Error(`onnxruntime could not load the graph on ${backend.kind}: ${(e as Error).message}`);
     }

@@ -2,9 +2,7 @@
 // reports what it found (the device banner shows it).
 
 import { createBackend } from '../../engine/runtime/backend';
-import { holdDevice } from '../keep_device';
 import { ORT_FILES } from '../ort_files';
-import { serializeSessionCreation } from '../ort_serial';
 import type { DeviceInfo } from '../protocol';
 import type { JobHandler } from './context';
 
@@ -12,12 +10,8 @@ export const initJob: JobHandler<'init'> = async (req, ctx) => {
   ctx.phase('execution provider');
   let backend;
   try {
-    backend = await createBackend({ prefer: req.prefer });
-    // before any session exists: ORT reads the paths when it first starts its wasm
-    backend.ort.env.wasm.wasmPaths = req.wasmPaths ?? ORT_FILES;
-    serializeSessionCreation(backend.ort);
-    ctx.phase('starting WebGPU');
-    await holdDevice(backend);
+    // the engine queues session creation and anchors ORT's GPU device (src/engine/runtime/device.ts)
+    backend = await createBackend({ prefer: req.prefer, wasmPaths: req.wasmPaths ?? ORT_FILES });
   } catch (e) {
     ctx.session.failBackend(e);
     throw e;
