@@ -12,7 +12,7 @@ import { epochOrder } from '../data/split';
 import type { TokenizedRow } from '../data/tokenize';
 import { Rng, deriveSeed } from '../rng';
 import { batchFeeds, f32, klIndexFeed, norm, scalar } from '../feeds';
-import { adamState, adamwStep, linearWarmup, PAPER_ADAMW, type AdamState, type AdamWConfig } from './optim';
+import { adamState, adamwStep, linearWarmup, type AdamState, type AdamWConfig } from './optim';
 
 export interface TrainConfig {
   layer: number;
@@ -46,18 +46,7 @@ export interface TrainConfig {
   klChunk?: number;
 }
 
-export const DEFAULT_TRAIN: Omit<TrainConfig, 'layer'> = {
-  alpha: 256,
-  microBatch: 4,
-  accumulation: 4,
-  epochs: 2,
-  warmup: 5,
-  optim: PAPER_ADAMW,
-  lambdaKl: 0,
-  klBatch: 8,
-  checkpointEvery: 5,
-  seed: 42,
-};
+export { DEFAULT_TRAIN } from './defaults';
 
 export interface StepRecord {
   step: number;

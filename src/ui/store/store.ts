@@ -4,7 +4,7 @@
 import { create } from 'zustand';
 import type { DatasetPresetId, LabelMode } from '../../lab/data';
 import { DEFAULT_KL_PRESETS } from '../../lab/data/presets';
-import { PAPER_ADAMW } from '../../lab/train/optim';
+import { DEFAULT_TRAIN } from '../../lab/train/defaults';
 import type { Sources } from '../config';
 import { loadSetting } from '../storage/local';
 import type {
@@ -79,18 +79,18 @@ export const DEFAULT_DATA_FORM: DataForm = {
 
 export const DEFAULT_TRAIN_FORM: TrainForm = {
   layer: null,
-  // SCIENCE.md (the trainer's DEFAULT_TRAIN; not imported here because it would pull the engine into the page)
-  alpha: 256,
-  lr: PAPER_ADAMW.lr,
-  microBatch: 4,
-  accumulation: 4,
-  epochs: 2,
+  // SCIENCE.md, from the trainer's engine-free defaults module
+  alpha: DEFAULT_TRAIN.alpha,
+  lr: DEFAULT_TRAIN.optim.lr,
+  microBatch: DEFAULT_TRAIN.microBatch,
+  accumulation: DEFAULT_TRAIN.accumulation,
+  epochs: DEFAULT_TRAIN.epochs!,
   steps: 20,
   budget: 'epochs',
-  warmup: 5,
-  klBatch: 8,
-  checkpointEvery: 5,
-  seed: 42,
+  warmup: DEFAULT_TRAIN.warmup,
+  klBatch: DEFAULT_TRAIN.klBatch,
+  checkpointEvery: DEFAULT_TRAIN.checkpointEvery,
+  seed: DEFAULT_TRAIN.seed,
   // SCIENCE.md: the paper's λ = 1e6 on a vocabulary-averaged KL is ≈ 6.6 per token for Qwen's 152k vocabulary
   narrowLambda: 6.6,
 };
