@@ -2,6 +2,8 @@
 // HTTP (the browser; tests point baseUrl at a local server that plays the Hub). Both hand out bytes by the
 // file's path inside the repository.
 
+import { concatBytes } from '../engine/bytes';
+
 export interface FetchProgress {
   path: string;
   loaded: number;
@@ -127,13 +129,7 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
       if (total !== undefined && !encoded && loaded !== total) {
         throw new SourceError(`download of ${repo}/${p} is truncated: got ${loaded} of ${total} bytes`, 'truncated');
       }
-      const out = new Uint8Array(loaded);
-      let o = 0;
-      for (const c of chunks) {
-        out.set(c, o);
-        o += c.byteLength;
-      }
-      return out;
+      return concatBytes(chunks);
     },
     // 404 means absent; anything else that is not OK (gated, server errors, no network) is an error, so an
     // offline browser is told so instead of "this repository has no config.json"

@@ -6,6 +6,7 @@
 // gzip/JSONL at all (binary, an HTML error page, an empty file) throws.
 
 import { Gunzip } from 'fflate';
+import { concatBytes } from '../../engine/bytes';
 import { isBadRow, parseChatLine, type BadRow, type ChatRow } from './chat';
 
 export type ChatInput = Uint8Array | ArrayBuffer | ReadableStream<Uint8Array> | Blob | string | URL;
@@ -109,22 +110,11 @@ async function peek(chunks: AsyncIterator<Uint8Array>, n: number): Promise<{ hea
   let len = 0;
   while (len < n) {
     const r = await chunks.next();
-    if (r.done) return { head: concat(parts, len), done: true };
+    if (r.done) return { head: concatBytes(parts), done: true };
     parts.push(r.value);
     len += r.value.length;
   }
-  return { head: concat(parts, len), done: false };
-}
-
-function concat(parts: Uint8Array[], len: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return { head: concatBytes(parts), done: false };
 }
 
 async function* gunzipNative(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -178,7 +168,7 @@ async function* byteLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
       if (nl < 0) break;
       let piece = chunk.subarray(start, nl);
       if (rest) {
-        piece = concat([rest, piece], rest.length + piece.length);
+        piece = concatBytes([rest, piece]);
         rest = null;
       }
       yield piece;
@@ -187,7 +177,7 @@ async function* byteLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uin
     if (start < chunk.length) {
       const tail = chunk.subarray(start);
       // copy: the chunk's buffer may be reused by the producer
-      rest = rest ? concat([rest, tail], rest.length + tail.length) : tail.slice();
+      rest = rest ? concatBytes([rest, tail]) : tail.slice();
     }
   }
   if (rest && rest.length > 0) yield rest;

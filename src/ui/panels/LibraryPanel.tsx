@@ -25,12 +25,10 @@ function modelTypeFor(v: StoredVector): string {
   return loadRegistry().models.find((m) => m.id === v.modelId)?.arch ?? 'unknown';
 }
 
-function VectorRow({ v }: { v: StoredVector }) {
-  const [name, setName] = useState(v.name);
-  const [link, setLink] = useState<ReturnType<typeof shareLink> | null>(null);
+/** The message of the last error thrown by an action run through `run` (cleared on each new run). */
+function useCaughtError(): [string | undefined, (f: () => void) => void] {
   const [err, setErr] = useState<string>();
-  const loaded = useLab((s) => s.model.info?.repo);
-  const exporting = (f: () => void) => {
+  const run = (f: () => void) => {
     try {
       setErr(undefined);
       f();
@@ -38,6 +36,14 @@ function VectorRow({ v }: { v: StoredVector }) {
       setErr(errorText(e));
     }
   };
+  return [err, run];
+}
+
+function VectorRow({ v }: { v: StoredVector }) {
+  const [name, setName] = useState(v.name);
+  const [link, setLink] = useState<ReturnType<typeof shareLink> | null>(null);
+  const [err, exporting] = useCaughtError();
+  const loaded = useLab((s) => s.model.info?.repo);
   return (
     <li className="vector" data-testid="vector-row" data-vector-name={v.name}>
       <div className="vector-main">
@@ -145,15 +151,7 @@ function ImportCard() {
 }
 
 function ExportCard() {
-  const [err, setErr] = useState<string>();
-  const run = (f: () => void) => {
-    try {
-      setErr(undefined);
-      f();
-    } catch (e) {
-      setErr(errorText(e));
-    }
-  };
+  const [err, run] = useCaughtError();
   return (
     <Card title="Export the study">
       <p className="muted">The plan reruns the whole study headless (<code>npm run lab -- plan.json</code>); the report adds every curve and vector measured here.</p>

@@ -2,6 +2,7 @@
 // (through the file cache, so a reload works offline), previewed, split and tokenised with the loaded model's
 // chat template. Bad rows are reported with their line numbers, never silently dropped.
 
+import { concatBytes } from '../../engine/bytes';
 import { DATASET_PRESETS, datasetUrl, iterateChatJsonl, prepareChatDataset } from '../../lab/data';
 import type { TokenizedRow } from '../../lab/data';
 import { cachingFetch } from '../hub_cache';
@@ -38,13 +39,7 @@ async function fetchBytes(url: string, name: string, ctx: JobContext<'loadData'>
     got += value.byteLength;
     ctx.progress({ phase: 'read', source: name, bytes: got, totalBytes: total });
   }
-  const out = new Uint8Array(got);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 async function preview(bytes: Uint8Array, name: string): Promise<PreviewRow[]> {
