@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeShareFragment, encodeShareFragment, SHARE_MAX_CHARS, shareEncodingOf } from '../../src/lab/vectors/share';
 import { effectiveNorm, effectiveVector, type SteeringVector } from '../../src/lab/vectors/vector';
 import { fixtureVector, gaussian } from './vectors_fixture';
@@ -119,5 +119,36 @@ describe('share fragments', () => {
     expect(() => encodeShareFragment(vec(Float32Array.from([1, NaN])))).toThrow(/data\[1\] is NaN/);
     expect(() => encodeShareFragment(vec(Float32Array.from([1, 2]), { alpha: 0 }))).toThrow(/alpha is 0/);
     expect(() => encodeShareFragment(vec(Float32Array.from([1]), { layer: -1 }))).toThrow(/layer/);
+  });
+});
+
+describe('share links with a bad size', () => {
+  /** a Float32Array constructor that refuses big allocations, to prove the decoder never makes one */
+  function refuseBigArrays(limit: number) {
+    const Real = Float32Array;
+    vi.stubGlobal(
+      'Float32Array',
+      new Proxy(Real, {
+        construct(target, args) {
+          if (typeof args[0] === 'number' && args[0] > limit) throw new Error(`test: Float32Array(${args[0]}) was allocated`);
+          return Reflect.construct(target, args);
+        },
+      }),
+    );
+  }
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('refuses a link claiming d = 5e8 before allocating anything of that size', () => {
+    refuseBigArrays(1e6);
+    const frag = '#v=1&model=a%2Fb&layer=1&alpha=1&name=x&d=500000000&f16=AAAA';
+    expect(() => decodeShareFragment(frag)).toThrow(/^share link: d=500000000 is larger than any model's residual stream/);
+  });
+
+  it('checks the payload length on its text before decoding it (f16 and q8)', () => {
+    refuseBigArrays(1e6);
+    // d within the cap but a payload of 3 bytes: refused with the expected length, nothing of size d made
+    expect(() => decodeShareFragment('#v=1&model=a%2Fb&layer=1&alpha=1&d=60000&f16=AAAA')).toThrow('share link: f16 has wrong length: 3 bytes, expected 120000 for d=60000');
+    expect(() => decodeShareFragment('#v=1&model=a%2Fb&layer=1&alpha=1&d=60000&q8=AAAA&scale=1')).toThrow('share link: q8 has wrong length: 3 bytes, expected 60000 for d=60000');
+    expect(() => decodeShareFragment('#v=1&model=a%2Fb&layer=1&alpha=1&d=2&f16=AAAAA')).toThrow('share link: f16 has wrong length: an impossible number of bytes, expected 4 for d=2');
   });
 });

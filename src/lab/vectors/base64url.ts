@@ -9,10 +9,7 @@ export function toBase64Url(bytes: Uint8Array): string {
 
 /** Decodes base64url (padding optional); `field` names the source in error messages. */
 export function fromBase64Url(s: string, field: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s)) {
-    const i = s.search(/[^A-Za-z0-9_=-]/);
-    throw new Error(`${field}: bad base64url (character ${JSON.stringify(s[i] ?? '=')} at position ${i})`);
-  }
+  checkBase64UrlAlphabet(s, field);
   const body = s.replace(/=+$/, '');
   if (body.length % 4 === 1) throw new Error(`${field}: bad base64url (length ${body.length} cannot encode whole bytes)`);
   const b64 = body.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (body.length % 4)) % 4);
@@ -25,4 +22,19 @@ export function fromBase64Url(s: string, field: string): Uint8Array {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+/** Throws, naming the first character outside the base64url alphabet (or misplaced padding) and its position. */
+export function checkBase64UrlAlphabet(s: string, field: string): void {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s)) {
+    const i = s.search(/[^A-Za-z0-9_=-]/);
+    throw new Error(`${field}: bad base64url (character ${JSON.stringify(s[i] ?? '=')} at position ${i < 0 ? s.indexOf('=') : i})`);
+  }
+}
+
+/** Bytes that a base64url text decodes to, from its length alone (null if no byte count fits that length). */
+export function base64UrlByteLength(s: string): number | null {
+  const n = s.replace(/=+$/, '').length;
+  if (n % 4 === 1) return null;
+  return Math.floor((n * 3) / 4);
 }

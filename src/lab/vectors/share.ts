@@ -7,7 +7,7 @@
 // Every error names the field that was wrong.
 
 import { floatToHalf, halfToFloat } from '../../engine/dtype';
-import { fromBase64Url, toBase64Url } from './base64url';
+import { base64UrlByteLength, checkBase64UrlAlphabet, fromBase64Url, toBase64Url } from './base64url';
 import type { SteeringVector } from './vector';
 import { effectiveVector, validateVector } from './vector';
 
@@ -15,6 +15,8 @@ export const SHARE_VERSION = '1';
 /** fragments longer than this switch to int8 (about 8 KB keeps links usable in chats and mail). */
 export const SHARE_MAX_CHARS = 8192;
 const F16_MAX = 65504;
+/** the widest residual stream a link may claim (Llama-3-405B has 16384); a larger d is refused before any allocation */
+export const SHARE_MAX_D = 65536;
 
 export type ShareEncoding = 'f16' | 'q8';
 
@@ -74,19 +76,31 @@ export function decodeShareFragment(hash: string): SteeringVector {
   const dS = field('d');
   if (!/^[1-9]\d*$/.test(dS)) throw new Error(`share link: d must be a positive integer, got ${JSON.stringify(dS)}`);
   const d = Number(dS);
+  if (d > SHARE_MAX_D) throw new Error(`share link: d=${dS} is larger than any model's residual stream (at most ${SHARE_MAX_D})`);
   const name = p.get('name') ?? '';
+  // The payload's length is checked on its text, before decoding or allocating anything of size d: a link that
+  // claims a huge d with a short payload must cost nothing.
+  const expectLength = (k: 'f16' | 'q8', bytesPerElement: number): string => {
+    const s = field(k);
+    checkBase64UrlAlphabet(s, `share link: ${k}`);
+    const bytes = base64UrlByteLength(s);
+    if (bytes !== bytesPerElement * d) {
+      throw new Error(`share link: ${k} has wrong length: ${bytes ?? 'an impossible number of'} bytes, expected ${bytesPerElement * d} for d=${d}`);
+    }
+    return s;
+  };
 
-  const eff = new Float32Array(d);
+  let eff: Float32Array;
   if (p.has('f16')) {
-    const bytes = fromBase64Url(field('f16'), 'share link: f16');
-    if (bytes.length !== 2 * d) throw new Error(`share link: f16 has wrong length: ${bytes.length} bytes, expected ${2 * d} for d=${d}`);
+    const bytes = fromBase64Url(expectLength('f16', 2), 'share link: f16');
+    eff = new Float32Array(d);
     const h = new Uint16Array(bytes.buffer, bytes.byteOffset, d);
     for (let i = 0; i < d; i++) eff[i] = halfToFloat(h[i]!);
     const bad = eff.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new Error(`share link: f16 element ${bad} is ${eff[bad]} (NaN/Infinity are not valid vector values)`);
   } else if (p.has('q8')) {
-    const bytes = fromBase64Url(field('q8'), 'share link: q8');
-    if (bytes.length !== d) throw new Error(`share link: q8 has wrong length: ${bytes.length} bytes, expected ${d} for d=${d}`);
+    const bytes = fromBase64Url(expectLength('q8', 1), 'share link: q8');
+    eff = new Float32Array(d);
     const scaleS = field('scale');
     const scale = Number(scaleS);
     if (!Number.isFinite(scale) || scale < 0) throw new Error(`share link: scale must be a finite number >= 0, got ${JSON.stringify(scaleS)}`);

@@ -15,9 +15,12 @@ export async function startup(opts: StartupOptions): Promise<void> {
     .promise.then((info) => useLab.setState({ device: info }))
     .catch((e) => useLab.setState({ deviceError: errorText(e) }));
   await Promise.all([loadLibrary(), restoreRuns()]).catch((e) => useLab.setState({ deviceError: `this browser's storage could not be read: ${errorText(e)}` }));
-  await importShareFromLocation((repo) => {
+  const offerModel = (repo: string) => {
     setPanel('model');
     void device.then(() => loadModel(repo));
-  });
+  };
+  await importShareFromLocation(offerModel);
+  // a link pasted into the address bar of an open lab changes only the fragment: no page load, so listen for it
+  window.addEventListener('hashchange', () => void importShareFromLocation(offerModel));
   await device;
 }
