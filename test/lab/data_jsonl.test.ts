@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'fflate';
-import { readChatJsonl, iterateChatJsonl, describeBadRows } from '../../src/lab/data/jsonl';
+import { readChatJsonl, iterateChatJsonl, describeBadRows, MAX_LINE_BYTES } from '../../src/lab/data/jsonl';
 import { DATASET_PRESETS, datasetUrl, DEFAULT_KL_PRESETS, type DatasetPresetId } from '../../src/lab/data/presets';
 import { DATASETS } from './data_fixtures';
 
@@ -151,6 +151,48 @@ describe('bad rows are skipped, counted and located; hopeless inputs throw clear
     await it.next();
     ac.abort(new Error('user cancelled'));
     await expect((async () => { for await (const _ of it) { /* drain */ } })()).rejects.toThrow(/user cancelled/);
+  });
+});
+
+describe('line length bound', () => {
+  const row = (content: string) => JSON.stringify({ messages: [{ role: 'user', content }, { role: 'assistant', content: 'ok' }] });
+
+  it('a line longer than MAX_LINE_BYTES is a bad row with its line number; the rows around it are kept', async () => {
+    // a well-formed row that is simply too long: without the bound it would be read as a good row
+    const huge = row('x'.repeat(MAX_LINE_BYTES + 10));
+    const ds = await readChatJsonl(withInjectedLine('bad_medical_advice.jsonl.gz', 100, huge), { name: 'big.jsonl.gz' });
+    expect(ds.rows.length).toBe(7049);
+    expect(ds.bad).toEqual([{ line: 101, reason: `line is ${huge.length} bytes long, more than the ${MAX_LINE_BYTES} a row may have` }]);
+    expect(ds.rows[100]!.line).toBe(102);
+  });
+
+  it('drops an overlong line chunk by chunk, whatever the chunking, and counts its bytes', async () => {
+    const text = `${row('a')}\n${row('b'.repeat(300))}\n${row('c')}`;
+    const bytes = enc(text);
+    const long = enc(row('b'.repeat(300))).length;
+    for (const chunk of [1, 7, 64, 1 << 20]) {
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += chunk) c.enqueue(bytes.slice(i, i + chunk));
+          c.close();
+        },
+      });
+      const ds = await readChatJsonl(stream, { name: 's.jsonl', maxLineBytes: 200 });
+      expect(ds.rows.map((r) => [r.line, r.messages[0]!.content])).toEqual([[1, 'a'], [3, 'c']]);
+      expect(ds.bad).toEqual([{ line: 2, reason: `line is ${long} bytes long, more than the 200 a row may have` }]);
+    }
+  });
+
+  it('a file that is one endless line is refused with the line named, not gathered into memory', async () => {
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        // 64 MiB of JSON-looking text without a newline, 1 MiB at a time
+        if (sent++ >= 64) return c.close();
+        c.enqueue(enc(sent === 1 ? '[{"messages": "' : 'x'.repeat(1 << 20)));
+      },
+    });
+    await expect(readChatJsonl(stream, { name: 'oneline.json' })).rejects.toThrow(/^oneline\.json: no valid chat rows in 1 line\(s\) \(first problem, line 1: line is \d+ bytes long, more than the 4194304 a row may have\)$/);
   });
 });
 

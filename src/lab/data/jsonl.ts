@@ -28,6 +28,8 @@ export interface ReadOptions {
   /** 'auto' (default) uses DecompressionStream when the platform has one (it checks the gzip CRC), else fflate */
   decompressor?: 'auto' | 'native' | 'fflate';
   fetch?: typeof fetch;
+  /** longest line read as a row (default MAX_LINE_BYTES); longer lines are bad rows, dropped without buffering */
+  maxLineBytes?: number;
 }
 
 export type ChatLineResult = { ok: true; row: ChatRow } | { ok: false; bad: BadRow };
@@ -158,29 +160,54 @@ async function* gunzip(chunks: AsyncIterable<Uint8Array>, name: string, which: R
   }
 }
 
-/** Splits a byte stream into lines (without the \n and any \r before it). */
-async function* byteLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+/**
+ * Longest line kept, in bytes. A chat row is a few KB; a file without newlines (one huge JSON array, a binary
+ * blob that passed the text check) must not be gathered into one buffer the size of the file.
+ */
+export const MAX_LINE_BYTES = 4 << 20;
+
+/** A line longer than MAX_LINE_BYTES: its bytes were dropped as they came, only their count is kept. */
+interface OverlongLine {
+  overlong: number;
+}
+
+/** Splits a byte stream into lines (without the \n and any \r before it); lines over `maxLine` bytes come as OverlongLine. */
+async function* byteLines(chunks: AsyncIterable<Uint8Array>, maxLine = MAX_LINE_BYTES): AsyncGenerator<Uint8Array | OverlongLine> {
   let rest: Uint8Array | null = null;
+  /** bytes of the current line dropped so far, once it is known to be too long (-1: not dropping) */
+  let dropped = -1;
   for await (const chunk of chunks) {
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) break;
-      let piece = chunk.subarray(start, nl);
-      if (rest) {
-        piece = concatBytes([rest, piece]);
-        rest = null;
+      if (dropped >= 0) {
+        yield { overlong: dropped + nl - start };
+        dropped = -1;
+      } else {
+        let piece = chunk.subarray(start, nl);
+        if (rest) {
+          piece = concatBytes([rest, piece]);
+          rest = null;
+        }
+        if (piece.length > maxLine) yield { overlong: piece.length };
+        else yield piece;
       }
-      yield piece;
       start = nl + 1;
     }
     if (start < chunk.length) {
       const tail = chunk.subarray(start);
+      if (dropped >= 0) dropped += tail.length;
+      else if ((rest?.length ?? 0) + tail.length > maxLine) {
+        dropped = (rest?.length ?? 0) + tail.length;
+        rest = null;
+      }
       // copy: the chunk's buffer may be reused by the producer
-      rest = rest ? concatBytes([rest, tail]) : tail.slice();
+      else rest = rest ? concatBytes([rest, tail]) : tail.slice();
     }
   }
-  if (rest && rest.length > 0) yield rest;
+  if (dropped >= 0) yield { overlong: dropped };
+  else if (rest && rest.length > 0) yield rest;
 }
 
 function isBlank(bytes: Uint8Array): boolean {
@@ -255,9 +282,20 @@ export async function* iterateChatJsonl(input: ChatInput, opts: ReadOptions = {}
   let nonBlank = 0;
   let anyJson = false;
   let firstProblem: BadRow | null = null;
-  for await (const bytes of byteLines(text)) {
+  for await (const bytes of byteLines(text, opts.maxLineBytes)) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     line++;
+    if (!(bytes instanceof Uint8Array)) {
+      nonBlank++;
+      const result: BadRow = { line, reason: `line is ${bytes.overlong} bytes long, more than the ${opts.maxLineBytes ?? MAX_LINE_BYTES} a row may have` };
+      firstProblem ??= result;
+      progress.bad++;
+      if (!anyJson && nonBlank >= NOT_JSONL_AFTER) {
+        throw new Error(`${src.name}: not a JSONL file: none of the first ${nonBlank} lines is JSON (line ${firstProblem.line}: ${firstProblem.reason})`);
+      }
+      yield { ok: false, bad: result };
+      continue;
+    }
     if (isBlank(bytes)) continue;
     nonBlank++;
     let s: string;
