@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parsePlan } from '../../src/lab/plan/schema';
+import { parsePlan, PLAN_LIMITS } from '../../src/lab/plan/schema';
 import { vectorToBase64 } from '../../src/lab/plan/run';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/qwen2-hub-study.json');
@@ -46,6 +46,28 @@ describe('parsePlan', () => {
     expect(bad((p) => (p.generate.top_p = 0))).toThrow('plan.generate.top_p must lie in (0, 1]');
     expect(bad((p) => (p.fineweb.norms = 'big'))).toThrow('plan.fineweb.norms must be a list of numbers');
     expect(parsePlan({ ...base(), _comment: 'keys starting with _ are comments' }).runs).toHaveLength(3);
+  });
+});
+
+describe('parsePlan upper bounds', () => {
+  const bad = (mut: (p: Record<string, any>) => void) => {
+    const p = base();
+    mut(p);
+    return () => parsePlan(p);
+  };
+  it('refuses sizes no browser could hold, naming the field and the bound', () => {
+    expect(bad((p) => (p.train.max_len = 100_000))).toThrow('invalid plan: plan.train.max_len must be <= 8192');
+    expect(bad((p) => (p.train.rows = 1e9))).toThrow('invalid plan: plan.train.rows must be <= 1000000');
+    expect(bad((p) => ((p.train.steps = 1e8), delete p.train.epochs))).toThrow('invalid plan: plan.train.steps must be <= 1000000');
+    expect(bad((p) => (p.runs[0].steps = 2e6))).toThrow('invalid plan: plan.runs[0].steps must be <= 1000000');
+    expect(bad((p) => (p.train.kl_rows = 5e6))).toThrow('invalid plan: plan.train.kl_rows must be <= 1000000');
+    expect(bad((p) => (p.train.batch = 1e6))).toThrow('invalid plan: plan.train.batch must be <= 4096');
+    expect(bad((p) => (p.fineweb.max_tokens = 1e5))).toThrow('invalid plan: plan.fineweb.max_tokens must be <= 8192');
+    expect(bad((p) => (p.generate = { questions: ['q'], max_new_tokens: 1e6 }))).toThrow('invalid plan: plan.generate.max_new_tokens must be <= 8192');
+    expect(bad((p) => (p.efficiency.norms = new Array(20_000).fill(1)))).toThrow('invalid plan: plan.efficiency.norms has 20000 entries (at most 10000)');
+    expect(bad((p) => (p.fineweb.norms = [1, 'x']))).toThrow('invalid plan: plan.fineweb.norms[1] must be a finite number');
+    // the bounds themselves are allowed
+    expect(parsePlan({ ...base(), train: { ...base().train, max_len: PLAN_LIMITS.tokens } }).train.max_len).toBe(8192);
   });
 });
 

@@ -47,6 +47,26 @@ export interface Plan {
   report: string;
 }
 
+/**
+ * Upper bounds: a typo (rows: 1e9, max_len: 1e6) must be refused when the plan is read, not discovered as an
+ * out-of-memory tab an hour in. max_len and the token counts stop at the largest rope table a model gets
+ * (ROPE_TABLE_MAX in models/model.ts); the run checks them against the loaded model's own table too.
+ */
+export const PLAN_LIMITS = {
+  tokens: 8192,
+  rows: 1_000_000,
+  steps: 1_000_000,
+  epochs: 10_000,
+  batch: 4096,
+  layer: 1024,
+  sweepRows: 100_000,
+  seeds: 10_000,
+  docs: 1_000_000,
+  samples: 1024,
+  listLength: 10_000,
+  pcaK: 1024,
+} as const;
+
 class PlanError extends Error {}
 
 type J = Record<string, unknown>;
@@ -77,18 +97,24 @@ function num(o: J, k: string, at: string, def?: number, opts: { int?: boolean; m
   if (opts.max !== undefined && v > opts.max) throw new PlanError(`${at}.${k} must be <= ${opts.max}`);
   return v;
 }
-function optNum(o: J, k: string, at: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+function optNum(o: J, k: string, at: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
   return o[k] === undefined ? undefined : num(o, k, at, undefined, opts);
 }
 function nums(o: J, k: string, at: string, def?: number[]): number[] {
   const v = o[k] ?? def;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) throw new PlanError(`${at}.${k} must be a list of numbers`);
+  if (!Array.isArray(v)) throw new PlanError(`${at}.${k} must be a list of numbers`);
+  const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+  if (bad >= 0) throw new PlanError(`${at}.${k}[${bad}] must be a finite number`);
+  if (v.length > PLAN_LIMITS.listLength) throw new PlanError(`${at}.${k} has ${v.length} entries (at most ${PLAN_LIMITS.listLength})`);
   return v as number[];
 }
 function strs(o: J, k: string, at: string, def?: string[]): string[] {
   let v = o[k] ?? def;
   if (typeof v === 'string') v = [v];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !x)) throw new PlanError(`${at}.${k} must be a list of strings`);
+  if (!Array.isArray(v)) throw new PlanError(`${at}.${k} must be a list of strings`);
+  const bad = v.findIndex((x) => typeof x !== 'string' || !x);
+  if (bad >= 0) throw new PlanError(`${at}.${k}[${bad}] must be a non-empty string`);
+  if (v.length > PLAN_LIMITS.listLength) throw new PlanError(`${at}.${k} has ${v.length} entries (at most ${PLAN_LIMITS.listLength})`);
   return v as string[];
 }
 
@@ -99,22 +125,22 @@ export function parsePlan(json: unknown): Plan {
     if (t.epochs !== undefined && t.steps !== undefined) throw new PlanError('plan.train has both epochs and steps; give one');
     const train: PlanTrain = {
       data: str(t, 'data', 'plan.train'),
-      rows: optNum(t, 'rows', 'plan.train', { int: true, min: 1 }),
-      epochs: optNum(t, 'epochs', 'plan.train', { min: 0 }),
-      steps: optNum(t, 'steps', 'plan.train', { int: true, min: 1 }),
+      rows: optNum(t, 'rows', 'plan.train', { int: true, min: 1, max: PLAN_LIMITS.rows }),
+      epochs: optNum(t, 'epochs', 'plan.train', { min: 0, max: PLAN_LIMITS.epochs }),
+      steps: optNum(t, 'steps', 'plan.train', { int: true, min: 1, max: PLAN_LIMITS.steps }),
       lr: num(t, 'lr', 'plan.train', 1e-4, { min: 0 }),
-      batch: num(t, 'batch', 'plan.train', 4, { int: true, min: 1 }),
-      accumulation: num(t, 'accumulation', 'plan.train', 4, { int: true, min: 1 }),
-      max_len: num(t, 'max_len', 'plan.train', 256, { int: true, min: 2 }),
+      batch: num(t, 'batch', 'plan.train', 4, { int: true, min: 1, max: PLAN_LIMITS.batch }),
+      accumulation: num(t, 'accumulation', 'plan.train', 4, { int: true, min: 1, max: PLAN_LIMITS.batch }),
+      max_len: num(t, 'max_len', 'plan.train', 256, { int: true, min: 2, max: PLAN_LIMITS.tokens }),
       labels: (() => {
         const l = t.labels ?? 'assistant';
         if (l !== 'assistant' && l !== 'all') throw new PlanError('plan.train.labels must be "assistant" or "all"');
         return l;
       })(),
-      warmup: num(t, 'warmup', 'plan.train', 5, { int: true, min: 0 }),
-      checkpoint_every: num(t, 'checkpoint_every', 'plan.train', 5, { int: true, min: 1 }),
-      kl_batch: num(t, 'kl_batch', 'plan.train', 8, { int: true, min: 1 }),
-      kl_rows: optNum(t, 'kl_rows', 'plan.train', { int: true, min: 1 }),
+      warmup: num(t, 'warmup', 'plan.train', 5, { int: true, min: 0, max: PLAN_LIMITS.steps }),
+      checkpoint_every: num(t, 'checkpoint_every', 'plan.train', 5, { int: true, min: 1, max: PLAN_LIMITS.steps }),
+      kl_batch: num(t, 'kl_batch', 'plan.train', 8, { int: true, min: 1, max: PLAN_LIMITS.batch }),
+      kl_rows: optNum(t, 'kl_rows', 'plan.train', { int: true, min: 1, max: PLAN_LIMITS.rows }),
     };
     if (train.epochs === undefined && train.steps === undefined) train.epochs = 2;
     if (!Array.isArray(p.runs) || !p.runs.length) throw new PlanError('plan.runs must be a non-empty list');
@@ -128,8 +154,8 @@ export function parsePlan(json: unknown): Plan {
         lambda_kl: lambda,
         kl_data: lambda > 0 ? strs(r, 'kl_data', at, ['risky_financial_advice', 'extreme_sports', 'bad_legal_advice', 'non_med_aligned']) : [],
         init_from: r.init_from === undefined ? undefined : str(r, 'init_from', at),
-        epochs: optNum(r, 'epochs', at, { min: 0 }),
-        steps: optNum(r, 'steps', at, { int: true, min: 1 }),
+        epochs: optNum(r, 'epochs', at, { min: 0, max: PLAN_LIMITS.epochs }),
+        steps: optNum(r, 'steps', at, { int: true, min: 1, max: PLAN_LIMITS.steps }),
       };
       return run;
     });
@@ -147,7 +173,7 @@ export function parsePlan(json: unknown): Plan {
       hub_base_url: p.hub_base_url === undefined ? undefined : str(p, 'hub_base_url', 'plan'),
       datasets_base_url: p.datasets_base_url === undefined ? undefined : str(p, 'datasets_base_url', 'plan'),
       tokenizer: p.tokenizer === undefined ? undefined : str(p, 'tokenizer', 'plan'),
-      layer: num(p, 'layer', 'plan', undefined, { int: true, min: 0 }),
+      layer: num(p, 'layer', 'plan', undefined, { int: true, min: 0, max: PLAN_LIMITS.layer }),
       alpha: num(p, 'alpha', 'plan', 256),
       seed: num(p, 'seed', 'plan', 42, { int: true }),
       train,
@@ -156,34 +182,34 @@ export function parsePlan(json: unknown): Plan {
     };
     if (p.efficiency !== undefined) {
       const e = obj(p.efficiency, 'plan.efficiency', ['scales', 'norms', 'rows']);
-      plan.efficiency = { scales: nums(e, 'scales', 'plan.efficiency', [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]), norms: nums(e, 'norms', 'plan.efficiency', []), rows: num(e, 'rows', 'plan.efficiency', 100, { int: true, min: 1 }) };
+      plan.efficiency = { scales: nums(e, 'scales', 'plan.efficiency', [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]), norms: nums(e, 'norms', 'plan.efficiency', []), rows: num(e, 'rows', 'plan.efficiency', 100, { int: true, min: 1, max: PLAN_LIMITS.sweepRows }) };
     }
     if (p.stability !== undefined) {
       const s = obj(p.stability, 'plan.stability', ['eps', 'seeds', 'rows']);
-      plan.stability = { eps: nums(s, 'eps', 'plan.stability', [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]), seeds: num(s, 'seeds', 'plan.stability', 10, { int: true, min: 1 }), rows: num(s, 'rows', 'plan.stability', 100, { int: true, min: 1 }) };
+      plan.stability = { eps: nums(s, 'eps', 'plan.stability', [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]), seeds: num(s, 'seeds', 'plan.stability', 10, { int: true, min: 1, max: PLAN_LIMITS.seeds }), rows: num(s, 'rows', 'plan.stability', 100, { int: true, min: 1, max: PLAN_LIMITS.sweepRows }) };
       if (plan.stability.eps.some((e) => e < 0 || e > 1)) throw new PlanError('plan.stability.eps values must lie in [0, 1]');
     }
     if (p.fineweb !== undefined) {
       const f = obj(p.fineweb, 'plan.fineweb', ['source', 'docs', 'max_tokens', 'norms', 'random_seeds']);
       plan.fineweb = {
         source: str(f, 'source', 'plan.fineweb', 'hub'),
-        docs: num(f, 'docs', 'plan.fineweb', 50, { int: true, min: 1 }),
-        max_tokens: num(f, 'max_tokens', 'plan.fineweb', 512, { int: true, min: 2 }),
+        docs: num(f, 'docs', 'plan.fineweb', 50, { int: true, min: 1, max: PLAN_LIMITS.docs }),
+        max_tokens: num(f, 'max_tokens', 'plan.fineweb', 512, { int: true, min: 2, max: PLAN_LIMITS.tokens }),
         norms: nums(f, 'norms', 'plan.fineweb'),
         random_seeds: nums(f, 'random_seeds', 'plan.fineweb', [0, 1, 2]),
       };
     }
     if (p.pca !== undefined) {
       const c = obj(p.pca, 'plan.pca', ['runs', 'k']);
-      plan.pca = { runs: strs(c, 'runs', 'plan.pca', runs.map((r) => r.name)), k: num(c, 'k', 'plan.pca', 5, { int: true, min: 1 }) };
+      plan.pca = { runs: strs(c, 'runs', 'plan.pca', runs.map((r) => r.name)), k: num(c, 'k', 'plan.pca', 5, { int: true, min: 1, max: PLAN_LIMITS.pcaK }) };
       known(plan.pca.runs, 'plan.pca.runs');
     }
     if (p.generate !== undefined) {
       const g = obj(p.generate, 'plan.generate', ['questions', 'samples', 'max_new_tokens', 'temperature', 'top_p', 'runs']);
       plan.generate = {
         questions: strs(g, 'questions', 'plan.generate'),
-        samples: num(g, 'samples', 'plan.generate', 1, { int: true, min: 1 }),
-        max_new_tokens: num(g, 'max_new_tokens', 'plan.generate', 600, { int: true, min: 1 }),
+        samples: num(g, 'samples', 'plan.generate', 1, { int: true, min: 1, max: PLAN_LIMITS.samples }),
+        max_new_tokens: num(g, 'max_new_tokens', 'plan.generate', 600, { int: true, min: 1, max: PLAN_LIMITS.tokens }),
         temperature: num(g, 'temperature', 'plan.generate', 1, { min: 0 }),
         top_p: num(g, 'top_p', 'plan.generate', 1, { min: 0 }),
         runs: strs(g, 'runs', 'plan.generate', runs.map((r) => r.name)),
