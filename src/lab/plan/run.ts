@@ -15,6 +15,7 @@ import { sampleWithoutReplacement } from '../data/split';
 import { norm } from '../feeds';
 import { Generator } from '../generate';
 import { pcaTrajectories } from '../pca';
+import { checkGenerationFits, checkSequenceFits } from '../positions';
 import { parseQuestionsYaml } from '../questions';
 import { deriveSeed } from '../rng';
 import { KlEvaluator, LossEvaluator } from '../sweeps/evaluator';
@@ -109,6 +110,8 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const model = LoadedModel.create(env.backend, files.config, files.weights, files.format);
   const cfg = files.config;
   if (plan.layer >= cfg.numLayers) throw new Error(`invalid plan: plan.layer ${plan.layer} is outside 0..${cfg.numLayers - 1} for ${plan.model}`);
+  checkSequenceFits(model.ropePositions, plan.train.max_len, `invalid plan: plan.train.max_len`);
+  if (plan.fineweb) checkSequenceFits(model.ropePositions, plan.fineweb.max_tokens, `invalid plan: plan.fineweb.max_tokens`);
   const tok = await at(plan.tokenizer ? 'plan.tokenizer' : 'plan.model', plan.tokenizer ?? plan.model, () => loadTokenizer(env.tokenizerSource?.(plan) ?? src));
   // a dataset that cannot be read, or has no usable row, is reported under the plan field that named it
   const prep = (spec: string, rows: number | undefined, field: string) =>
@@ -264,6 +267,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
       for (const [qi, { id, question: q, system }] of questions.entries()) {
         const messages = [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: q }];
         const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
+        await at(`plan.generate.questions[${qi}]`, q.slice(0, 60), async () => checkGenerationFits(model.ropePositions, prompt.length, plan.generate!.max_new_tokens));
         const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
           maxNewTokens: plan.generate.max_new_tokens,
           temperature: plan.generate.temperature,

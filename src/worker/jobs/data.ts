@@ -5,6 +5,7 @@
 import { concatBytes } from '../../engine/bytes';
 import { DATASET_PRESETS, datasetUrl, iterateChatJsonl, prepareChatDataset } from '../../lab/data';
 import type { TokenizedRow } from '../../lab/data';
+import { checkSequenceFits } from '../../lab/positions';
 import { cachingFetch } from '../hub_cache';
 import type { DataSource, PreviewRow, SourceReport } from '../protocol';
 import { throwIfCancelled, type JobContext, type JobHandler } from './context';
@@ -55,8 +56,9 @@ async function preview(bytes: Uint8Array, name: string): Promise<PreviewRow[]> {
 }
 
 export const loadDataJob: JobHandler<'loadData'> = async (req, ctx) => {
-  const { tok } = ctx.session.requireModel();
+  const { tok, model } = ctx.session.requireModel();
   if (!req.sources.length) throw new Error('choose at least one dataset');
+  checkSequenceFits(model.ropePositions, req.options.maxLen, 'max tokens per row');
   const reports: SourceReport[] = [];
   const train: TokenizedRow[] = [];
   const heldOut: TokenizedRow[] = [];

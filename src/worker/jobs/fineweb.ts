@@ -4,6 +4,7 @@
 import { createStore, get, set } from 'idb-keyval';
 import { cachedSource, hubRowsSource, parquetSource, type ShardStore } from '../../lab/fineweb';
 import { documentRows } from '../../lab/plan/run';
+import { checkSequenceFits } from '../../lab/positions';
 import { KlEvaluator } from '../../lab/sweeps/evaluator';
 import { finewebKlSweep } from '../../lab/sweeps/sweeps';
 import type { JobHandler } from './context';
@@ -50,6 +51,7 @@ export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
   const { model, tok } = ctx.session.requireModel();
   const docs = ctx.session.finewebDocs;
   if (!docs.length) throw new Error('no FineWeb documents yet: fetch them first');
+  checkSequenceFits(model.ropePositions, req.maxTokens, 'max tokens per document');
   ctx.phase('caching activations of the documents');
   const ev = await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
     KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal }),

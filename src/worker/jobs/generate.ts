@@ -2,6 +2,7 @@
 // (if any) is added at its layer with the chosen strength; strength 0 or no vector is the unsteered model.
 
 import { Generator } from '../../lab/generate';
+import { checkGenerationFits } from '../../lab/positions';
 import type { JobHandler } from './context';
 
 export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
@@ -17,6 +18,7 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
   ctx.phase('prompt');
   if (!tok.hasChatTemplate) throw new Error('this tokenizer has no chat template, so the model cannot be chatted with');
   const prompt = tok.applyChatTemplate(req.messages, { addGenerationPrompt: true });
+  checkGenerationFits(model.ropePositions, prompt.length, req.maxNewTokens);
   const ids: number[][] = Array.from({ length: req.samples }, () => []);
   const texts = new Array<string>(req.samples).fill('');
   ctx.phase('generating');
