@@ -5,6 +5,7 @@
 
 import * as transformers from '@huggingface/transformers';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { SourceError } from './file_source';
 
 /** Anything that can hand over a repo file's bytes by its path in the repo; rejects when the file is missing. */
 export interface FileSource {
@@ -42,11 +43,22 @@ export interface ChatTemplateOptions {
   templateKwargs?: Record<string, unknown>;
 }
 
+/**
+ * Only "this file does not exist" (a 404, ENOENT) means the optional file is absent. A refused token, no network
+ * or a cut-off download is an error: falling back there would silently switch the chat template or drop the
+ * EOS ids of generation_config.json.
+ */
+function isMissingFile(e: unknown): boolean {
+  const x = e as { kind?: unknown; code?: unknown } | null;
+  return x?.kind === 'missing' || x?.code === 'ENOENT';
+}
+
 async function readOptional(source: FileSource, path: string): Promise<Uint8Array | null> {
   try {
     return await source.get(path);
-  } catch {
-    return null;
+  } catch (e) {
+    if (isMissingFile(e)) return null;
+    throw new Error(`tokenizer: cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -172,7 +184,7 @@ export function mapFileSource(files: Record<string, Uint8Array>, where = 'file m
   return {
     async get(path) {
       const f = files[path];
-      if (!f) throw new Error(`${path} not found in ${where}`);
+      if (!f) throw new SourceError(`${path} not found in ${where}`, 'missing');
       return f;
     },
   };

@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { hubSource } from '../../src/models/file_source';
 import { loadTokenizer, mapFileSource, type ChatTokenizer } from '../../src/models/tokenizer';
 import { REFERENCE, REPO_ROOT, dirSource, readReferenceJson, readSafetensorsI32 } from './data_fixtures';
 
@@ -149,5 +150,49 @@ describe('loadTokenizer: template files and errors', () => {
         }),
       ),
     ).rejects.toThrow(/chat_template\.json has no "chat_template"/);
+  });
+});
+
+describe('loadTokenizer over the Hub: only a missing file falls back', () => {
+  const dir = path.join(REFERENCE, 'qwen2-hub');
+  /** a fetch that serves the fixture folder like the Hub, with `override` deciding some paths' answers */
+  function hubFetch(override: Record<string, () => Response | Promise<Response>>): typeof fetch {
+    return (async (input: RequestInfo | URL) => {
+      const url = String(input);
+      const file = decodeURIComponent(url.replace(/^.*\/resolve\/[^/]+\//, ''));
+      if (override[file]) return override[file]!();
+      try {
+        return new Response(readFileSync(path.join(dir, file)), { status: 200 });
+      } catch {
+        return new Response('Entry not found', { status: 404 });
+      }
+    }) as typeof fetch;
+  }
+  const src = (override: Record<string, () => Response | Promise<Response>> = {}) => hubSource('test/qwen2-hub', { baseUrl: 'http://hub.test', fetch: hubFetch(override) });
+  const genCfg = jsonFile(dir, 'generation_config.json');
+
+  it('404 for chat_template.jinja/.json: the template of tokenizer_config.json, and generation_config.json EOS ids', async () => {
+    const tok = await loadTokenizer(src());
+    expect(tok.hasChatTemplate).toBe(true);
+    const eos = Array.isArray(genCfg.eos_token_id) ? genCfg.eos_token_id : [genCfg.eos_token_id];
+    for (const id of eos as number[]) expect(tok.eosIds).toContain(id);
+  });
+
+  it('a 401 for chat_template.jinja is an error naming the file, not a silent switch to another template', async () => {
+    await expect(loadTokenizer(src({ 'chat_template.jinja': () => new Response('', { status: 401 }) }))).rejects.toThrow(
+      /^tokenizer: cannot read chat_template\.jinja: test\/qwen2-hub is a gated or private repository \(HTTP 401/,
+    );
+  });
+
+  it('offline for generation_config.json is an error, not lost EOS ids', async () => {
+    await expect(loadTokenizer(src({ 'generation_config.json': () => Promise.reject(new TypeError('Failed to fetch')) }))).rejects.toThrow(
+      /^tokenizer: cannot read generation_config\.json: could not reach http:\/\/hub\.test for test\/qwen2-hub\/generation_config\.json: Failed to fetch/,
+    );
+  });
+
+  it('a truncated chat_template.json download is an error', async () => {
+    const body = new TextEncoder().encode('{"chat_template": "{% for m in messages %}');
+    const cut = () => new Response(body, { status: 200, headers: { 'content-length': String(body.length + 100) } });
+    await expect(loadTokenizer(src({ 'chat_template.json': cut }))).rejects.toThrow(/^tokenizer: cannot read chat_template\.json: download of test\/qwen2-hub\/chat_template\.json is truncated/);
   });
 });
