@@ -1,12 +1,10 @@
 // The lab's Web Worker: the engine, the model and every long computation run here so the page stays responsive.
-// Requests arrive with an id; each gets progress messages and one result or error ({message, where}). Jobs
-// that use the GPU run one at a time in arrival order (two training runs would fight over the device); light
-// jobs (cache listing, questions, judge calls, PCA) run at once. A cancel aborts the job's signal.
+// Requests arrive with an id; each gets progress messages and one result or error ({message, where}); the
+// queueing rules live in dispatch.ts. This file wires the handlers to the worker global and watches the device.
 
 /// <reference lib="webworker" />
 
-import { DEVICE_LOST_HINT, toWireError } from './errors';
-import type { JobContext, JobHandler } from './jobs/context';
+import { createDispatcher, type Handlers } from './dispatch';
 import { loadDataJob } from './jobs/data';
 import { finewebJob, finewebKlJob } from './jobs/fineweb';
 import { generateJob } from './jobs/generate';
@@ -16,12 +14,12 @@ import { cacheClearJob, cacheListJob, loadModelJob } from './jobs/model';
 import { pcaJob } from './jobs/pca';
 import { efficiencyJob, stabilityJob } from './jobs/sweeps';
 import { trainJob } from './jobs/train';
-import type { FromWorker, JobType, ToWorker, WorkerEvent } from './protocol';
+import type { FromWorker, ToWorker, WorkerEvent } from './protocol';
 import { WorkerSession } from './session';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-const HANDLERS: { [T in JobType]: JobHandler<T> } = {
+const HANDLERS: Handlers = {
   init: initJob,
   loadModel: loadModelJob,
   cacheList: cacheListJob,
@@ -38,12 +36,7 @@ const HANDLERS: { [T in JobType]: JobHandler<T> } = {
   judge: judgeJob,
 };
 
-/** jobs that need the device (or swap the model under it) */
-const EXCLUSIVE = new Set<JobType>(['loadModel', 'loadData', 'train', 'efficiency', 'stability', 'finewebKl', 'generate']);
-
 const session = new WorkerSession();
-const controllers = new Map<number, AbortController>();
-let queue: Promise<unknown> = Promise.resolve();
 let watching = false;
 
 function post(m: FromWorker): void {
@@ -53,6 +46,8 @@ function post(m: FromWorker): void {
 function event(e: WorkerEvent): void {
   post({ kind: 'event', event: e });
 }
+
+const dispatcher = createDispatcher({ session, handlers: HANDLERS, post, afterExclusive: () => void watchDevice() });
 
 /** Once the WebGPU device exists, report its loss instead of letting later jobs fail one by one. */
 async function watchDevice(): Promise<void> {
@@ -74,53 +69,11 @@ async function watchDevice(): Promise<void> {
       event({ type: 'log', level: 'warn', message: `WebGPU device destroyed by its owner: ${info.message}` });
       return;
     }
-    void session.dropModel().catch(() => {});
-    event({ type: 'device-lost', message: `${DEVICE_LOST_HINT} (${info.reason}: ${info.message || 'no details'})` });
+    void dispatcher.deviceLost(info.reason, info.message);
   });
 }
 
-async function runJob<T extends JobType>(id: number, type: T, req: Parameters<JobHandler<T>>[0]): Promise<void> {
-  const ac = new AbortController();
-  controllers.set(id, ac);
-  let phase = '';
-  const ctx: JobContext<T> = {
-    session,
-    signal: ac.signal,
-    progress: (p) => post({ kind: 'progress', id, progress: p }),
-    phase: (name) => {
-      phase = name;
-    },
-  };
-  const start = async () => {
-    if (ac.signal.aborted) throw new DOMException('cancelled', 'AbortError');
-    return (HANDLERS[type] as JobHandler<T>)(req, ctx);
-  };
-  try {
-    let result: unknown;
-    if (EXCLUSIVE.has(type)) {
-      const run = queue.then(start, start);
-      queue = run.catch(() => {});
-      result = await run;
-    } else {
-      result = await start();
-    }
-    post({ kind: 'result', id, result });
-  } catch (e) {
-    post({ kind: 'error', id, error: toWireError(e, phase ? `${type}: ${phase}` : type) });
-  } finally {
-    controllers.delete(id);
-    if (EXCLUSIVE.has(type)) void watchDevice();
-  }
-}
-
-scope.onmessage = (ev: MessageEvent<ToWorker>) => {
-  const m = ev.data;
-  if (m.kind === 'cancel') {
-    controllers.get(m.id)?.abort();
-    return;
-  }
-  void runJob(m.id, m.type, m.req as never);
-};
+scope.onmessage = (ev: MessageEvent<ToWorker>) => dispatcher.receive(ev.data);
 
 // errors outside any job (a failed import, an unhandled rejection inside ORT) still reach the UI
 scope.addEventListener('unhandledrejection', (e) => {
