@@ -3,6 +3,7 @@
 //
 //   GET|HEAD /<owner>/<repo>/resolve/<rev>/<path>     files of a folder mapped to a repo id
 //            (default: test/<name> → ../shared/reference/<name>, e.g. test/qwen2-hub)
+//   GET      /api/models/<owner>/<repo>/revision/<rev>  { id, sha: the commit, siblings } (revision pinning)
 //   GET|HEAD /datasets/<anything>/<NAME>              ../shared/datasets/<NAME> (jsonl.gz, yaml)
 //   GET      /rows?dataset=HuggingFaceFW/fineweb&config=sample-10BT&split=train&offset=&length=
 //            datasets-server style pages of FINEWEB_DOCS documents built from the datasets' text
@@ -255,6 +256,18 @@ export async function startFixtureServer(opts: FixtureServerOptions = {}): Promi
         const file = inside(datasetsDir, ds[1]!);
         if (!file || !existsSync(file) || !statSync(file).isFile()) return fail(404, 'EntryNotFound', `no dataset file ${ds[1]} in the fixtures`);
         return sendFile(req, res, file, commit, log);
+      }
+
+      // the Hub API's revision lookup, which the lab uses to pin `main` to a commit before reading files
+      const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(pathname);
+      if (api) {
+        const dir = repos[api[1]!];
+        if (!dir) return fail(404, 'RepoNotFound', `repository ${api[1]} is not served by the fixture server`);
+        if (req.method === 'HEAD') return fail(405, 'MethodNotAllowed', 'the revision API answers GET');
+        res.statusCode = log.status = 200;
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ id: api[1], sha: commit, siblings: readdirSync(dir).map((rfilename) => ({ rfilename })) }));
+        return;
       }
 
       const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(pathname);

@@ -9,7 +9,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBackend } from '../src/engine/runtime/backend';
-import { dirSource, hubSource } from '../src/models/file_source';
+import { dirSource, HUB_URL, hubSource } from '../src/models/file_source';
+import { resolveHubRevision } from '../src/models/hub_revision';
 import { DATASET_PRESETS, datasetUrl, isDatasetPresetId } from '../src/lab/data/presets';
 import { hubRowsSource, parquetSource, selectDoc } from '../src/lab/fineweb';
 import { parsePlan, type Plan } from '../src/lab/plan/schema';
@@ -65,9 +66,17 @@ async function main() {
   const plan = parsePlan(raw);
   const local = (p: string) => path.resolve(dir, p);
   const pkg = async (name: string) => JSON.parse(await readFile(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../node_modules', name, 'package.json'), 'utf8')).version as string;
+  // a Hub model is read at one commit (main pinned through the Hub API), which the report records
+  const isLocal = existsSync(local(plan.model));
+  const pin = isLocal
+    ? null
+    : await resolveHubRevision(plan.model, { baseUrl: plan.hub_base_url ?? HUB_URL }).catch((e: Error) => {
+        throw new Error(`plan.model "${plan.model}": ${e.message}`);
+      });
+  if (pin) console.error(`[lab] ${plan.model}@${pin.requested} is ${pin.how === 'not pinned' ? 'not pinned (the host names no commit)' : `commit ${pin.sha}`}`);
   const report = await runPlan(plan, {
     backend: await createBackend({ prefer: 'wasm' }),
-    modelSource: (p: Plan) => (existsSync(local(p.model)) ? dirSource(local(p.model)) : hubSource(p.model, { baseUrl: p.hub_base_url })),
+    modelSource: (p: Plan) => (isLocal ? dirSource(local(p.model)) : hubSource(p.model, { baseUrl: p.hub_base_url, revision: pin!.sha })),
     tokenizerSource: plan.tokenizer ? (p: Plan) => dirSource(local(p.tokenizer!)) : undefined,
     dataset: async (spec, p) => {
       if (isDatasetPresetId(spec)) return datasetUrl(spec, p.datasets_base_url);

@@ -27,6 +27,8 @@ export class SourceError extends Error {
 export interface FileSource {
   /** a label for messages: the folder or the repo id */
   id: string;
+  /** the Hub revision the files come from (a commit once pinned, see hub_revision.ts); absent for folders */
+  revision?: string;
   get(path: string, onProgress?: (p: FetchProgress) => void): Promise<Uint8Array>;
   has(path: string): Promise<boolean>;
 }
@@ -91,6 +93,7 @@ export function hubSource(repo: string, opts: HubOptions = {}): FileSource {
     new SourceError(explain(status, p), status === 401 || status === 403 ? 'access' : status === 404 ? 'missing' : 'http');
   return {
     id: repo,
+    revision: rev,
     async get(p, onProgress) {
       let res: Response;
       try {

@@ -50,6 +50,7 @@ export function createDispatcher(opts: { session: WorkerSession; handlers: Handl
       phase: (name) => {
         phase = name;
       },
+      report: (event) => post({ kind: 'event', event }),
     };
     const start = async () => {
       if (ac.signal.aborted) throw new DOMException('cancelled', 'AbortError');

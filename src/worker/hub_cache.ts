@@ -3,6 +3,8 @@
 // answered from the cache too: the loaders probe files with HEAD before reading them, and those probes must not
 // need the network once the model is here.
 
+import { isQuotaError } from './storage_errors';
+
 export const HUB_CACHE = 'steerlab-files-v1';
 
 export interface CacheStats {
@@ -14,12 +16,35 @@ function cacheApi(): CacheStorage | null {
   return typeof caches !== 'undefined' ? caches : null;
 }
 
-export function cachingFetch(stats: CacheStats = { hits: 0, misses: 0 }): typeof fetch {
+/** the Hub API's revision lookup, answered network-first (see cachingFetch) */
+export function isRevisionLookup(url: string): boolean {
+  return /\/api\/models\/[^/]+\/[^/]+\/revision\//.test(new URL(url, 'http://x').pathname);
+}
+
+/** `onStoreError` hears about every file that could not be kept (a full quota, an evicted cache). */
+export function cachingFetch(stats: CacheStats = { hits: 0, misses: 0 }, onStoreError?: (e: unknown, url: string) => void): typeof fetch {
   return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const method = (init?.method ?? 'GET').toUpperCase();
     const store = cacheApi();
     const cache = store ? await store.open(HUB_CACHE) : null;
+    // The revision lookup (…/api/models/<repo>/revision/main) must see a new commit when there is one: ask the
+    // network first and fall back to the last answer only when offline, so a cached model still opens offline.
+    if (cache && method === 'GET' && isRevisionLookup(url)) {
+      let res: Response;
+      try {
+        res = await fetch(input, init);
+      } catch (e) {
+        const hit = await cache.match(url);
+        if (hit) {
+          stats.hits++;
+          return hit;
+        }
+        throw e;
+      }
+      if (res.status === 200) await cache.put(url, res.clone()).catch((e) => isQuotaError(e) && onStoreError?.(e, url));
+      return res;
+    }
     if (cache) {
       const hit = await cache.match(url);
       if (hit) {
@@ -34,7 +59,9 @@ export function cachingFetch(stats: CacheStats = { hits: 0, misses: 0 }): typeof
     // only whole, successful bodies are worth keeping (a 206 range answer is a piece of a file)
     if (cache && method === 'GET' && res.status === 200) {
       // put() reads a clone while the caller streams the original; a broken download rejects and stores nothing
-      cache.put(url, res.clone()).catch(() => {});
+      // (the caller sees that break itself); a full quota is reported, not swallowed: the file is used now but
+      // will not be here offline
+      cache.put(url, res.clone()).catch((e) => isQuotaError(e) && onStoreError?.(e, url));
     }
     return res;
   };
@@ -48,6 +75,7 @@ export async function listCached(): Promise<{ repo: string; files: number; bytes
   const groups = new Map<string, { files: number; bytes: number }>();
   for (const req of await cache.keys()) {
     const u = new URL(req.url);
+    if (isRevisionLookup(req.url)) continue; // a few bytes of JSON, not a model file
     const m = /^\/([^/]+\/[^/]+)\/resolve\//.exec(u.pathname);
     const repo = m ? m[1]! : `${u.host}${u.pathname.replace(/\/[^/]*$/, '/')}`;
     const res = await cache.match(req);

@@ -30,6 +30,10 @@ export interface DeviceInfo {
 
 export interface ModelInfo {
   repo: string;
+  /** the commit the files came from (revision `main` pinned through the Hub API), or the revision as given */
+  revision: string;
+  /** false when the host could not name a commit (a mirror without the API): `revision` is then a branch name */
+  pinned: boolean;
   /** what was read: 'safetensors', 'onnx (onnx/model_q4.onnx)', … */
   format: string;
   arch: string;
@@ -236,6 +240,8 @@ export type FromWorker =
 
 export type WorkerEvent =
   | { type: 'device-lost'; message: string }
+  /** something could not be stored in this browser (quota: the storage is full); the job itself went on */
+  | { type: 'storage-error'; what: string; quota: boolean; message: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
 /** Run records kept by the UI (IndexedDB) use the trainer's step record. */

@@ -14,11 +14,12 @@ const exec = promisify(execFile);
 const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
 const cli = path.resolve(__dirname, '../../scripts/lab.ts');
 
+const COMMIT = '5eed000000000000000000000000000000000bad';
 let hub: FixtureServer;
 let dir: string;
 
 beforeAll(async () => {
-  hub = await startFixtureServer();
+  hub = await startFixtureServer({ commit: COMMIT });
   dir = mkdtempSync(path.join(os.tmpdir(), 'steerlab-plan-hub-'));
 });
 afterAll(async () => {
@@ -60,9 +61,12 @@ describe('npm run lab with Hub ids, presets and the rows endpoint', () => {
     const { code, stderr } = await lab(plan(), 'ok');
     expect(code, stderr).toBe(0);
     const r = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
-    expect(r.model).toMatchObject({ id: 'test/qwen2-hub', layers: 4, d_model: 32 });
+    // main is pinned to the commit the Hub API names; every model file is read at it and the report records it
+    expect(r.model).toMatchObject({ id: 'test/qwen2-hub', revision: COMMIT, layers: 4, d_model: 32 });
     const paths = hub.requests.map((q) => q.path);
-    expect(paths).toContain('/test/qwen2-hub/resolve/main/model.safetensors');
+    expect(paths).toContain('/api/models/test/qwen2-hub/revision/main');
+    expect(paths).toContain(`/test/qwen2-hub/resolve/${COMMIT}/model.safetensors`);
+    expect(paths.filter((p) => p.startsWith('/test/qwen2-hub/')).every((p) => p.includes(`/resolve/${COMMIT}/`))).toBe(true);
     expect(paths).toContain('/datasets/em/bad_medical_advice.jsonl.gz');
     expect(paths).toContain('/datasets/em/risky_financial_advice.jsonl.gz');
     expect(paths.some((p) => p.startsWith('/rows'))).toBe(true);
@@ -85,7 +89,7 @@ describe('npm run lab with Hub ids, presets and the rows endpoint', () => {
   it('names the plan field behind a missing model, training file or KL file', async () => {
     const noModel = await lab(plan({ model: 'test/no-such-model' }), 'bad-model');
     expect(noModel.code).toBe(1);
-    expect(noModel.stderr).toContain('lab: plan.model "test/no-such-model": test/no-such-model has no config.json');
+    expect(noModel.stderr).toContain(`lab: plan.model "test/no-such-model": test/no-such-model has no revision main with a config.json at ${hub.url} (HTTP 404)`);
 
     const noData = await lab(plan({ train: { ...plan().train, data: 'no_such_file.jsonl' } }), 'bad-data');
     expect(noData.code).toBe(1);

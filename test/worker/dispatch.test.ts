@@ -38,7 +38,11 @@ describe('worker dispatch', () => {
     const log: string[] = [];
     const h = harness({
       finewebKl: async (_req, ctx) => {
-        const ev = await ctx.session.derive('kl|1|10|64', async () => ({ released: false, async release() { this.released = true; log.push('released'); } }));
+        const make = async () => {
+          const ev = { released: false, release: async () => void ((ev.released = true), log.push('released')) };
+          return ev;
+        };
+        const ev = await ctx.session.derive('kl|1|10|64', make);
         log.push('sweep starts');
         await g.p;
         log.push(ev.released ? 'sweep ends on a freed evaluator' : 'sweep ends');

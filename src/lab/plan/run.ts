@@ -59,7 +59,8 @@ export interface RunReport {
 export interface Report {
   plan: Plan;
   versions: Record<string, string>;
-  model: { id: string; format: string; layers: number; d_model: number; arch: string };
+  /** revision: the commit the model's files came from (absent for a local folder) */
+  model: { id: string; revision?: string; format: string; layers: number; d_model: number; arch: string };
   runs: Record<string, RunReport>;
   efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number }[]>;
   stability?: Record<string, { eps: number; mean: number; sd: number }[]>;
@@ -139,7 +140,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const report: Report = {
     plan,
     versions: env.versions,
-    model: { id: plan.model, format: files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch },
+    model: { id: plan.model, ...(src.revision ? { revision: src.revision } : {}), format: files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch },
     runs: {},
     seconds: 0,
   };

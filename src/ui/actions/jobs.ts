@@ -4,6 +4,7 @@
 
 import { LabClient, LabError, startLabWorker } from '../../worker/client';
 import type { JobProgress, JobRequest, JobResult, JobType } from '../../worker/protocol';
+import { reportStorageError } from '../storage/errors';
 import { notify, useLab } from '../store/store';
 import type { JobView } from '../store/types';
 
@@ -16,7 +17,8 @@ export function lab(): LabClient {
       if (e.type === 'device-lost') {
         useLab.setState({ deviceLost: e.message });
         notify('error', e.message, { where: 'GPU device' });
-      } else if (e.level === 'warn') console.warn(e.message);
+      } else if (e.type === 'storage-error') reportStorageError(e.what, { name: e.quota ? 'QuotaExceededError' : 'Error', message: e.message }, e.message);
+      else if (e.level === 'warn') console.warn(e.message);
     });
   }
   return client;

@@ -2,6 +2,7 @@
 // from IndexedDB, and open a share link if the URL carries one.
 
 import type { StartupOptions } from '../config';
+import { requestPersistentStorage } from '../storage/errors';
 import { setPanel, useLab } from '../store/store';
 import { errorText, lab } from './jobs';
 import { loadModel } from './model';
@@ -14,6 +15,8 @@ export async function startup(opts: StartupOptions): Promise<void> {
     .call('init', { prefer: opts.prefer })
     .promise.then((info) => useLab.setState({ device: info }))
     .catch((e) => useLab.setState({ deviceError: errorText(e) }));
+  // hours of runs and a downloaded model should not be evicted under storage pressure
+  void requestPersistentStorage().then((persisted) => useLab.setState({ storagePersisted: persisted }));
   await Promise.all([loadLibrary(), restoreRuns()]).catch((e) => useLab.setState({ deviceError: `this browser's storage could not be read: ${errorText(e)}` }));
   const offerModel = (repo: string) => {
     setPanel('model');

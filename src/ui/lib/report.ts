@@ -97,7 +97,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
   const report: Report = {
     plan,
     versions,
-    model: { id: plan.model, format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '' },
+    model: { id: plan.model, ...(info?.revision ? { revision: info.revision } : {}), format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '' },
     runs,
     seconds: 0,
   };

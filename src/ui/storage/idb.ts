@@ -4,6 +4,7 @@
 
 import { createStore, del, entries, get, set, type UseStore } from 'idb-keyval';
 import type { StoredVector, RunRecord } from '../store/types';
+import { reported } from './errors';
 
 let vectorStore: UseStore | undefined;
 let runStore: UseStore | undefined;
@@ -14,13 +15,14 @@ export async function listVectors(): Promise<StoredVector[]> {
   return (await entries<string, StoredVector>(vectorsDb())).map(([, v]) => v).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-export const putVector = (v: StoredVector) => set(v.id, v, vectorsDb());
+// writes report a full quota or a blocked database (storage/errors.ts) and still reject
+export const putVector = (v: StoredVector) => reported(`the vector “${v.name}”`, set(v.id, v, vectorsDb()));
 export const deleteVector = (id: string) => del(id, vectorsDb());
 
 export async function listRuns(): Promise<RunRecord[]> {
   return (await entries<string, RunRecord>(runsDb())).map(([, r]) => r);
 }
 
-export const putRun = (r: RunRecord) => set(r.id, r, runsDb());
+export const putRun = (r: RunRecord) => reported(`the run “${r.id}”`, set(r.id, r, runsDb()));
 export const getRun = (id: string) => get<RunRecord>(id, runsDb());
 export const deleteRun = (id: string) => del(id, runsDb());

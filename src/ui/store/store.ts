@@ -50,6 +50,8 @@ export interface LabState {
   device?: DeviceInfo;
   deviceError?: string;
   deviceLost?: string;
+  /** whether the browser granted persistent storage (asked once at startup; undefined until it answers) */
+  storagePersisted?: boolean;
   model: ModelState;
   data: { train: DataSlotState; kl: DataSlotState };
   dataForm: DataForm;

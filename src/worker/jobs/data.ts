@@ -7,6 +7,7 @@ import { DATASET_PRESETS, datasetUrl, iterateChatJsonl, prepareChatDataset } fro
 import type { TokenizedRow } from '../../lab/data';
 import { checkSequenceFits } from '../../lab/positions';
 import { cachingFetch } from '../hub_cache';
+import { reportCacheFailure } from '../storage_errors';
 import type { DataSource, PreviewRow, SourceReport } from '../protocol';
 import { throwIfCancelled, type JobContext, type JobHandler } from './context';
 
@@ -22,7 +23,7 @@ function sourceName(s: DataSource): string {
 async function fetchBytes(url: string, name: string, ctx: JobContext<'loadData'>): Promise<Uint8Array> {
   let res: Response;
   try {
-    res = await cachingFetch()(url, { signal: ctx.signal });
+    res = await cachingFetch(undefined, reportCacheFailure(ctx.report))(url, { signal: ctx.signal });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new Error(`could not fetch ${url}: ${(e as Error).message} (offline, or the server does not allow this origin)`);

@@ -7,13 +7,19 @@ import { documentRows } from '../../lab/plan/run';
 import { checkSequenceFits } from '../../lab/positions';
 import { KlEvaluator } from '../../lab/sweeps/evaluator';
 import { finewebKlSweep } from '../../lab/sweeps/sweeps';
-import type { JobHandler } from './context';
+import { isQuotaError, storageErrorEvent } from '../storage_errors';
+import type { JobContext, JobHandler } from './context';
 
-function idbShardStore(): ShardStore {
+/** A full quota does not fail the fetch (the documents are here for this session); it is reported instead. */
+function idbShardStore(report: JobContext<'fineweb'>['report']): ShardStore {
   const store = createStore('steerlab-fineweb', 'shards');
   return {
     get: (name) => get<string[]>(name, store),
-    put: (name, docs) => set(name, docs, store),
+    put: (name, docs) =>
+      set(name, docs, store).catch((e) => {
+        if (!isQuotaError(e)) throw e;
+        report?.(storageErrorEvent(`the ${docs.length} FineWeb documents`, e));
+      }),
   };
 }
 
@@ -28,7 +34,7 @@ function sourceFor(spec: string) {
 
 export const finewebJob: JobHandler<'fineweb'> = async (req, ctx) => {
   ctx.phase('fetching documents');
-  const store = idbShardStore();
+  const store = idbShardStore(ctx.report);
   let fromCache = true;
   const src = sourceFor(req.source);
   const counting = { id: src.id, fetchDocs: (n: number, o?: Parameters<typeof src.fetchDocs>[1]) => ((fromCache = false), src.fetchDocs(n, o)) };

@@ -1,38 +1,51 @@
-// Loads a Hub repository's model and tokenizer into the worker. Files come through the caching fetch, so the
-// second load (and a reload without network) reads them from this browser.
+// Loads a Hub repository's model and tokenizer into the worker. The revision is pinned to a commit first; files
+// come through the caching fetch (keyed by that commit), so the second load (and a reload without network)
+// reads them from this browser. The previous model stays loaded until the new one's files are all here.
 
 import { LoadedModel } from '../../models/model';
 import { loadModel } from '../../models/load';
-import { hubSource } from '../../models/file_source';
+import { HUB_URL, hubSource } from '../../models/file_source';
+import { resolveHubRevision } from '../../models/hub_revision';
 import { loadTokenizer } from '../../models/tokenizer';
 import { cachingFetch, clearCached, listCached, type CacheStats } from '../hub_cache';
 import type { ModelInfo } from '../protocol';
-import type { JobHandler } from './context';
+import { reportCacheFailure } from '../storage_errors';
+import { throwIfCancelled, type JobHandler } from './context';
 
 export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
   const t0 = performance.now();
   ctx.phase('starting the execution provider');
   const backend = await ctx.session.backend$();
   const stats: CacheStats = { hits: 0, misses: 0 };
-  const fetchFn = cachingFetch(stats);
-  const src = hubSource(req.repo.trim(), { baseUrl: req.hubUrl || undefined, token: req.token || undefined, fetch: fetchFn, signal: ctx.signal });
-  // free the previous model's GPU buffers before the new weights arrive
-  await ctx.session.dropModel();
+  const fetchFn = cachingFetch(stats, reportCacheFailure(ctx.report));
+  const repo = req.repo.trim();
+  const hub = { baseUrl: req.hubUrl || HUB_URL, token: req.token || undefined, fetch: fetchFn, signal: ctx.signal };
+  // one commit for every file: the cache is keyed by it and the report names it
+  ctx.phase('looking up the revision');
+  const pin = await resolveHubRevision(repo, hub);
+  const src = hubSource(repo, { ...hub, revision: pin.sha });
+  // Everything that can fail on the network happens while the previous model is still loaded: a failed or
+  // cancelled download leaves the lab as it was.
   ctx.phase('download');
   const files = await loadModel(src, {
     onnxFile: req.onnxFile,
     onProgress: (p) => ctx.progress({ phase: 'download', path: p.path, loaded: p.loaded, total: p.total }),
   });
-  ctx.phase('weights');
-  ctx.progress({ phase: 'build', loaded: files.bytes, message: 'placing weights' });
-  const model = LoadedModel.create(backend, files.config, files.weights, files.format);
   ctx.phase('tokenizer');
   ctx.progress({ phase: 'build', loaded: files.bytes, message: 'reading the tokenizer' });
   const tok = await loadTokenizer({ get: (p) => src.get(p, (q) => ctx.progress({ phase: 'download', path: q.path, loaded: q.loaded, total: q.total })) });
+  throwIfCancelled(ctx.signal);
+  // only now free the previous model's GPU buffers, before the new weights go up
+  await ctx.session.dropModel();
+  ctx.phase('weights');
+  ctx.progress({ phase: 'build', loaded: files.bytes, message: 'placing weights' });
+  const model = LoadedModel.create(backend, files.config, files.weights, files.format);
   const cfg = files.config;
   const q4 = [...model.linears.values()].some((l) => l.kind === 'q4');
   const info: ModelInfo = {
-    repo: req.repo.trim(),
+    repo,
+    revision: pin.sha,
+    pinned: pin.how !== 'not pinned',
     format: files.format,
     arch: cfg.arch,
     modelType: cfg.modelType,
