@@ -36,8 +36,10 @@ export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promis
   };
   if (!(await src.has('config.json'))) throw new Error(`${src.id} has no config.json`);
   let cfgJson: unknown;
+  // read outside the try: a cancelled or broken download is that, not "invalid JSON"
+  const cfgBytes = await get('config.json');
   try {
-    cfgJson = JSON.parse(new TextDecoder().decode(await get('config.json')));
+    cfgJson = JSON.parse(new TextDecoder().decode(cfgBytes));
   } catch (e) {
     throw new Error(`${src.id}/config.json is not valid JSON: ${(e as Error).message}`);
   }

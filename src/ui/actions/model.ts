@@ -27,6 +27,8 @@ export async function loadModel(repo: string, opts: { dtype?: string } = {}): Pr
   const entry = registryEntry(repo);
   const weights = entry ? weightsFor(entry, opts.dtype) : undefined;
   const startedAt = Date.now();
+  // the worker keeps the loaded model until the new one is complete: so does the page if the load fails
+  const previous = useLab.getState().model;
   useLab.setState({
     model: { status: 'loading', repo, files: {}, startedAt, expectedBytes: weights && entry ? weights.approxBytes + entry.tokenizerApproxBytes : undefined },
   });
@@ -58,8 +60,14 @@ export async function loadModel(repo: string, opts: { dtype?: string } = {}): Pr
     return true;
   } catch (e) {
     const msg = errorText(e);
+    const cancelled = isCancelled(e);
+    if (previous.status === 'ready' && previous.info) {
+      const error = cancelled ? undefined : `${msg}. ${previous.info.repo} is still loaded.`;
+      useLab.setState({ model: { ...previous, error, gated: /gated or private/.test(msg) } });
+      return false;
+    }
     useLab.setState((s) => ({
-      model: { ...s.model, status: isCancelled(e) ? 'idle' : 'error', error: isCancelled(e) ? undefined : msg, gated: /gated or private/.test(msg) },
+      model: { ...s.model, status: cancelled ? 'idle' : 'error', error: cancelled ? undefined : msg, gated: /gated or private/.test(msg) },
     }));
     return false;
   }

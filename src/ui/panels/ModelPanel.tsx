@@ -192,7 +192,7 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
           ) : null}
           <DownloadProgress />
           <JobBar jobKey="model" />
-          {m.status === 'error' && m.error ? (
+          {(m.status === 'error' || m.status === 'ready') && m.error ? (
             <Message kind="error" testId="model-error">
               {m.gated ? (
                 <>

@@ -34,12 +34,11 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
   ctx.phase('tokenizer');
   ctx.progress({ phase: 'build', loaded: files.bytes, message: 'reading the tokenizer' });
   const tok = await loadTokenizer({ get: (p) => src.get(p, (q) => ctx.progress({ phase: 'download', path: q.path, loaded: q.loaded, total: q.total })) });
-  throwIfCancelled(ctx.signal);
-  // only now free the previous model's GPU buffers, before the new weights go up
-  await ctx.session.dropModel();
   ctx.phase('weights');
   ctx.progress({ phase: 'build', loaded: files.bytes, message: 'placing weights' });
+  // the store uploads weights to the GPU on first use, so building it here costs CPU memory only
   const model = LoadedModel.create(backend, files.config, files.weights, files.format);
+  throwIfCancelled(ctx.signal);
   const cfg = files.config;
   const q4 = [...model.linears.values()].some((l) => l.kind === 'q4');
   const info: ModelInfo = {
@@ -63,6 +62,7 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
     chatTemplate: tok.hasChatTemplate,
     seconds: (performance.now() - t0) / 1000,
   };
+  // only now free the previous model (setModel drops it, and its GPU buffers, first)
   await ctx.session.setModel(model, tok, info);
   return info;
 };
