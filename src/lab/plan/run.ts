@@ -102,13 +102,47 @@ async function at<T>(field: string, value: string, f: () => Promise<T>): Promise
   }
 }
 
+interface Releasable {
+  release(): Promise<void>;
+}
+
+/** What a run holds on the device: sessions (trainers, evaluators, the generator) and the model's weights. */
+interface Holdings {
+  own<T extends Releasable>(x: T): T;
+  free(x: Releasable): Promise<void>;
+  model(m: LoadedModel): LoadedModel;
+}
+
+/**
+ * Runs the plan; whatever way it ends (done, cancelled, failed), every session it opened is released and the
+ * model's GPU buffers are freed, so a failed study in the worker leaves the device as it found it.
+ */
 export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
+  const owned = new Set<Releasable>();
+  let loaded: LoadedModel | undefined;
+  const hold: Holdings = {
+    own: (x) => (owned.add(x), x),
+    free: async (x) => {
+      owned.delete(x);
+      await x.release();
+    },
+    model: (m) => (loaded = m),
+  };
+  try {
+    return await runPlanHolding(plan, env, hold);
+  } finally {
+    for (const x of owned) await x.release().catch(() => {});
+    loaded?.store.dispose();
+  }
+}
+
+async function runPlanHolding(plan: Plan, env: PlanEnv, hold: Holdings): Promise<Report> {
   const t0 = performance.now();
   const log = env.log ?? (() => {});
   const src = env.modelSource(plan);
   log(`loading ${plan.model}`);
   const files = await at('plan.model', plan.model, () => loadModel(src));
-  const model = LoadedModel.create(env.backend, files.config, files.weights, files.format);
+  const model = hold.model(LoadedModel.create(env.backend, files.config, files.weights, files.format));
   const cfg = files.config;
   if (plan.layer >= cfg.numLayers) throw new Error(`invalid plan: plan.layer ${plan.layer} is outside 0..${cfg.numLayers - 1} for ${plan.model}`);
   checkSequenceFits(model.ropePositions, plan.train.max_len, `invalid plan: plan.train.max_len`);
@@ -148,7 +182,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   for (const [i, run] of plan.runs.entries()) {
     const init = run.init_from ? finals.get(run.init_from)!.v : undefined;
     log(`training ${run.name} (λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''})`);
-    const trainer = await SteeringTrainer.create(
+    const trainer = hold.own(await SteeringTrainer.create(
       model,
       {
         layer: plan.layer,
@@ -166,9 +200,9 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         init,
       },
       { train: data.train, kl: run.lambda_kl > 0 ? await klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
-    );
+    ));
     const { state, cancelled } = await trainer.run({ signal: env.signal });
-    await trainer.release();
+    await hold.free(trainer);
     if (cancelled) throw new DOMException('cancelled', 'AbortError');
     finals.set(run.name, state);
     const last = state.history.at(-1);
@@ -188,25 +222,25 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   // generalisation within the domain: the held-out part of the training file
   if (data.heldOut.length) {
     const rows = data.heldOut.slice(0, 100);
-    const hev = await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
+    const hev = hold.own(await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal }));
     report.heldout = { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(cfg.hiddenSize)) };
     for (const run of plan.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(run.name));
-    await hev.release();
+    await hold.free(hev);
   }
 
   // every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
   if (klSpecs.length) {
     const rows = (await klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
-    const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
+    const kev = hold.own(await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal }));
     for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(run.name));
-    await kev.release();
+    await hold.free(kev);
   }
 
   if (plan.efficiency || plan.stability) {
     const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
     // SCIENCE.md: 100 training examples, seed 42
-    const ev = await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal });
+    const ev = hold.own(await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal }));
     if (plan.efficiency) {
       report.efficiency = {};
       for (const run of plan.runs) {
@@ -225,17 +259,17 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         report.stability_reference[run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
       }
     }
-    await ev.release();
+    await hold.free(ev);
   }
 
   if (plan.fineweb) {
     log(`fineweb: ${plan.fineweb.docs} documents`);
     const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
     if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
-    const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal });
+    const kev = hold.own(await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal }));
     const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(r.name)]));
     report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
-    await kev.release();
+    await hold.free(kev);
   }
 
   if (plan.pca) {
@@ -261,7 +295,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
       });
       for (const e of parsed) questions.push({ id: e.id, question: e.question, system: e.system });
     }
-    const gen = await Generator.create(model, plan.layer);
+    const gen = hold.own(await Generator.create(model, plan.layer));
     report.generate = {};
     for (const name of plan.generate.runs) {
       report.generate[name] = [];
@@ -282,9 +316,8 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
       }
     }
-    await gen.release();
+    await hold.free(gen);
   }
-  model.store.dispose();
   report.seconds = (performance.now() - t0) / 1000;
   return report;
 }
