@@ -196,7 +196,8 @@ export interface Jobs {
   generate: {
     req: {
       messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
-      vector?: { data: Float32Array; alpha: number; layer: number };
+      /** modelId: the model the vector was made for; the job refuses it for another */
+      vector?: { data: Float32Array; alpha: number; layer: number; modelId?: string };
       strength: number;
       maxNewTokens: number;
       temperature: number;

@@ -31,7 +31,7 @@ beforeAll(async () => {
   const files = await loadModel(dirSource(REF));
   const model = LoadedModel.create(await createBackend({ prefer: 'wasm' }), files.config, files.weights, files.format);
   session = new WorkerSession();
-  await session.setModel(model, fakeTok, { repo: 'test/qwen2' } as ModelInfo);
+  await session.setModel(model, fakeTok, { repo: 'test/qwen2', layers: files.config.numLayers, dModel: files.config.hiddenSize } as ModelInfo);
 });
 
 function ctx(): JobContext<'generate'> {
@@ -58,6 +58,14 @@ describe('rope table limits', () => {
     promptLen = 250;
     const r = await generateJob(req(6), ctx());
     expect(r.tokens).toEqual([6]);
+  });
+
+  it('a vector made for another model of the same width is refused by the job', async () => {
+    promptLen = 4;
+    const v = { data: new Float32Array(session.model!.config.hiddenSize), alpha: 1, layer: 1, modelId: 'test/gemma2' };
+    await expect(generateJob({ ...req(1), vector: v }, ctx())).rejects.toThrow('this vector does not fit the loaded model: it was made for test/gemma2, and the loaded model is test/qwen2');
+    const r = await generateJob({ ...req(1), vector: { ...v, modelId: 'test/qwen2' } }, ctx());
+    expect(r.tokens).toEqual([1]);
   });
 
   it('sequence limits name the setting', () => {

@@ -11,6 +11,8 @@ export interface ChatVector {
   data: Float32Array;
   alpha: number;
   layer: number;
+  /** the model it was made for (the worker refuses it for another) */
+  modelId: string;
   label: string;
 }
 
@@ -35,7 +37,7 @@ export async function loadQuestions(): Promise<void> {
 function request(question: string, vector: ChatVector | undefined, g: GenSettings, samples: number): JobRequest<'generate'> {
   return {
     messages: [{ role: 'user', content: question }],
-    vector: vector ? { data: vector.data, alpha: vector.alpha, layer: vector.layer } : undefined,
+    vector: vector ? { data: vector.data, alpha: vector.alpha, layer: vector.layer, modelId: vector.modelId } : undefined,
     strength: g.strength,
     maxNewTokens: g.maxNewTokens,
     temperature: g.temperature,

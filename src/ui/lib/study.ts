@@ -2,6 +2,7 @@
 // model, plus library vectors the user ticked. Each comes as its effective vector α·v with a stable name and
 // colour, so every chart uses the same legend.
 
+import { vectorFits } from '../../lab/vectors/match';
 import { effectiveVector } from '../../lab/vectors/vector';
 import { useMemo } from 'react';
 import { useLab, type LabState } from '../store/store';
@@ -27,21 +28,26 @@ function norm(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
+/** The loaded model as vectorFits wants it (repository, layers, width), or undefined. */
+export function modelShape(info: { repo: string; layers: number; dModel: number } | undefined) {
+  return info ? { repo: info.repo, layers: info.layers, dModel: info.dModel } : undefined;
+}
+
 export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'>): StudyVector[] {
-  const d = s.model.info?.dModel;
-  if (!d) return [];
+  const m = modelShape(s.model.info);
+  if (!m) return [];
   const out: StudyVector[] = [];
   for (const slot of ['general', 'narrow', 'removeKl'] as RunSlot[]) {
     const r = s.runs[slot];
     const v = r?.state?.v;
-    if (!r || !v || v.length !== d || r.modelRepo !== s.model.info?.repo) continue;
+    if (!r || !v || !vectorFits({ modelId: r.modelRepo, layer: r.settings.layer, data: v }, m)) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
     out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: norm(eff), color: RUN_COLORS[slot] });
   }
   let c = 0;
   for (const id of s.studyIds) {
     const v = s.vectors.find((x) => x.id === id);
-    if (!v || v.data.length !== d) continue;
+    if (!v || !vectorFits(v, m)) continue;
     out.push({ key: v.id, label: v.name, layer: v.layer, effective: effectiveVector(v), norm: v.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]! });
   }
   return out;

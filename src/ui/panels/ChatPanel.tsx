@@ -11,22 +11,24 @@ import { Chart } from '../components/Chart';
 import { Field, NumberInput, Slider } from '../components/Field';
 import { JobBar } from '../components/JobBar';
 import { fmt } from '../lib/format';
-import { useStudy } from '../lib/study';
+import { vectorFits } from '../../lab/vectors/match';
+import { modelShape, useStudy } from '../lib/study';
 import { useChat } from '../store/chat';
 import { useLab } from '../store/store';
 import { JudgeCard } from './JudgeCard';
 
 function useVectorOptions(): ChatVector[] {
   const study = useStudy();
-  const d = useLab((s) => s.model.info?.dModel);
+  const info = useLab((s) => s.model.info);
   const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
-  const lib = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
+  const lib = useLab(useShallow((s) => s.vectors.filter((v) => vectorFits(v, modelShape(info)) && !runVectors.includes(v.id))));
   return useMemo(
     () => [
-      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, label: `run: ${v.label}` })),
-      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, label: v.name })),
+      // the runs' vectors are in the study only when they fit the loaded model
+      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, modelId: info?.repo ?? '', label: `run: ${v.label}` })),
+      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, modelId: v.modelId, label: v.name })),
     ],
-    [study, lib],
+    [study, lib, info],
   );
 }
 

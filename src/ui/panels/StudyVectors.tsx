@@ -4,15 +4,16 @@ import { useShallow } from 'zustand/react/shallow';
 import { Card } from '../components/Card';
 import { Check } from '../components/Field';
 import { fmt } from '../lib/format';
-import { useStudy } from '../lib/study';
+import { vectorFits } from '../../lab/vectors/match';
+import { modelShape, useStudy } from '../lib/study';
 import { useLab } from '../store/store';
 
 export function StudyVectors() {
   const list = useStudy();
-  const d = useLab((s) => s.model.info?.dModel);
+  const info = useLab((s) => s.model.info);
   // the runs' own saved copies are already listed above
   const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
-  const library = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
+  const library = useLab(useShallow((s) => s.vectors.filter((v) => vectorFits(v, modelShape(info)) && !runVectors.includes(v.id))));
   const ids = useLab((s) => s.studyIds);
   return (
     <Card title="Vectors under study" testId="study-vectors">

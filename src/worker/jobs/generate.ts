@@ -3,13 +3,15 @@
 
 import { Generator } from '../../lab/generate';
 import { checkGenerationFits } from '../../lab/positions';
+import { assertVectorFits } from '../../lab/vectors/match';
 import type { JobHandler } from './context';
 
 export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
   const t0 = performance.now();
-  const { model, tok } = ctx.session.requireModel();
+  const { model, tok, info } = ctx.session.requireModel();
   const d = model.config.hiddenSize;
   const v = req.vector;
+  if (v?.modelId !== undefined) assertVectorFits({ modelId: v.modelId, layer: v.layer, data: v.data }, info);
   if (v && v.data.length !== d) throw new Error(`the vector has ${v.data.length} dimensions, the loaded model ${d}: load the model it was trained on`);
   const layer = v?.layer ?? Math.floor(model.config.numLayers / 2);
   if (layer >= model.config.numLayers) throw new Error(`the vector's layer ${layer} does not exist in this ${model.config.numLayers}-layer model`);
