@@ -76,6 +76,12 @@ function ModelInfoCard() {
           ['Read', formatBytes(info.bytesRead)],
           ['Default steering layer', info.defaultLayer],
           ['Loaded in', formatDuration(info.seconds)],
+          [
+            'Commit',
+            <span data-testid="model-revision" title={info.pinned ? `every file was read at commit ${info.revision}` : 'this host names no commit, so the files are read at the branch as it is now'}>
+              {info.pinned ? info.revision.slice(0, 10) : `${info.revision} (not pinned)`}
+            </span>,
+          ],
         ]}
       />
       <p className="muted">
