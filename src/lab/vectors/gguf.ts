@@ -135,6 +135,11 @@ export function writeGguf(cv: ControlVectorGguf): Uint8Array {
   return w.finish();
 }
 
+/** a key or tensor name as messages show it: as is when printable, else JSON-quoted so control bytes are visible */
+function shown(s: string): string {
+  return /^[\x20-\x7e]+$/.test(s) ? s : JSON.stringify(s);
+}
+
 class Reader {
   pos = 0;
   private dv: DataView;
@@ -190,7 +195,7 @@ class Reader {
         return out;
       }
       default:
-        throw new Error(`${this.file}: ${w} has unknown GGUF value type ${type}`);
+        throw new Error(`${this.file}: ${w} has unknown GGUF value type ${type} (type read before byte ${this.pos})`);
     }
   }
 }
@@ -211,7 +216,8 @@ export function readGguf(input: Uint8Array, file = 'control vector .gguf'): Pars
   const metadata: Record<string, GgufValue> = {};
   for (let i = 0; i < nKv; i++) {
     const key = r.str(`metadata key #${i}`);
-    metadata[key] = r.value(r.u32(`type of ${key}`), key);
+    const k = shown(key);
+    metadata[key] = r.value(r.u32(`type of ${k}`), k);
   }
   const arch = metadata['general.architecture'];
   if (arch !== 'controlvector')
@@ -223,11 +229,11 @@ export function readGguf(input: Uint8Array, file = 'control vector .gguf'): Pars
   const infos: { name: string; layer: number; n: number; offset: number }[] = [];
   for (let i = 0; i < nTensors; i++) {
     const name = r.str(`tensor #${i} name`);
-    const nDims = r.u32(`${name} n_dims`);
+    const nDims = r.u32(`${shown(name)} n_dims`);
     const dims: number[] = [];
-    for (let k = 0; k < nDims; k++) dims.push(r.size(`${name} dim ${k}`));
-    const type = r.u32(`${name} type`);
-    const offset = r.size(`${name} offset`);
+    for (let k = 0; k < nDims; k++) dims.push(r.size(`${shown(name)} dim ${k}`));
+    const type = r.u32(`${shown(name)} type`);
+    const offset = r.size(`${shown(name)} offset`);
     const m = /^direction\.(\d+)$/.exec(name);
     if (!m) throw new Error(`${file}: tensor ${JSON.stringify(name)} is not named direction.N`);
     const layer = Number(m[1]);

@@ -37,6 +37,7 @@ export function vectorFromSafetensors(
   const tname = names[0]!;
   const t = f.tensors.get(tname)!;
   if (t.shape.length !== 1) throw new Error(`${file}: tensor ${tname} has shape [${t.shape}], expected a 1-D vector`);
+  if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) throw new Error(`${file}: tensor ${tname} is ${t.dtype}; a steering vector must be a float tensor (F32, F16, BF16 or F64)`);
   const m = f.metadata;
   const modelId = m.model ?? defaults.modelId;
   if (!modelId) throw new Error(`${file}: metadata field "model" is missing`);
