@@ -79,7 +79,9 @@ function obj(x: unknown, at: string, keys?: string[]): J {
   if (!x || typeof x !== 'object' || Array.isArray(x)) throw new PlanError(`${at} must be an object`);
   if (keys) {
     for (const k of Object.keys(x)) {
-      if (!k.startsWith('_') && !keys.includes(k)) throw new PlanError(`${at}.${k} is not a plan field (expected one of: ${keys.join(', ')})`);
+      // an odd key ("", "a b", a control character) is quoted so the path still shows which one
+      const path = /^[A-Za-z$][\w$]*$/.test(k) ? `${at}.${k}` : `${at}[${JSON.stringify(k)}]`;
+      if (!k.startsWith('_') && !keys.includes(k)) throw new PlanError(`${path} is not a plan field (expected one of: ${keys.join(', ')})`);
     }
   }
   return x as J;
