@@ -11,7 +11,7 @@ export function checkGenerationFits(ropePositions: number, promptTokens: number,
   throw new Error(
     `the prompt is ${promptTokens} tokens and ${maxNewTokens} new tokens were asked for, ${need} positions in all, ` +
       `but this model's position table holds ${ropePositions}: ` +
-      (room > 0 ? `ask for at most ${room} new tokens` : 'shorten the conversation'),
+      (room > 0 ? `ask for at most ${room} new tokens (Max new tokens)` : 'shorten the conversation'),
   );
 }
 

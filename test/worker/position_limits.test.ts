@@ -48,7 +48,7 @@ describe('rope table limits', () => {
   it('the generate job refuses prompt + new tokens beyond the table, saying how many fit', async () => {
     promptLen = 250;
     await expect(generateJob(req(10), ctx())).rejects.toThrow(
-      'the prompt is 250 tokens and 10 new tokens were asked for, 260 positions in all, but this model\'s position table holds 256: ask for at most 6 new tokens',
+      'the prompt is 250 tokens and 10 new tokens were asked for, 260 positions in all, but this model\'s position table holds 256: ask for at most 6 new tokens (Max new tokens)',
     );
     promptLen = 300;
     await expect(generateJob(req(1), ctx())).rejects.toThrow(/holds 256: shorten the conversation$/);
@@ -69,7 +69,7 @@ describe('rope table limits', () => {
   });
 
   it('sequence limits name the setting', () => {
-    expect(() => checkSequenceFits(256, 512, 'max tokens per row')).toThrow("max tokens per row is 512 tokens, but this model's position table holds 256: use at most 256");
+    expect(() => checkSequenceFits(256, 512, 'Max tokens (per row)')).toThrow("Max tokens (per row) is 512 tokens, but this model's position table holds 256: use at most 256");
     expect(() => checkSequenceFits(256, 256, 'x')).not.toThrow();
     expect(() => checkGenerationFits(256, 200, 56)).not.toThrow();
   });

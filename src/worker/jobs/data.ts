@@ -59,7 +59,7 @@ async function preview(bytes: Uint8Array, name: string): Promise<PreviewRow[]> {
 export const loadDataJob: JobHandler<'loadData'> = async (req, ctx) => {
   const { tok, model } = ctx.session.requireModel();
   if (!req.sources.length) throw new Error('choose at least one dataset');
-  checkSequenceFits(model.ropePositions, req.options.maxLen, 'max tokens per row');
+  checkSequenceFits(model.ropePositions, req.options.maxLen, 'Max tokens (per row)');
   const reports: SourceReport[] = [];
   const train: TokenizedRow[] = [];
   const heldOut: TokenizedRow[] = [];

@@ -57,7 +57,7 @@ export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
   const { model, tok } = ctx.session.requireModel();
   const docs = ctx.session.finewebDocs;
   if (!docs.length) throw new Error('no FineWeb documents yet: fetch them first');
-  checkSequenceFits(model.ropePositions, req.maxTokens, 'max tokens per document');
+  checkSequenceFits(model.ropePositions, req.maxTokens, 'Tokens per document');
   ctx.phase('caching activations of the documents');
   const ev = await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
     KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal }),
