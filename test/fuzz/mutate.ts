@@ -24,7 +24,7 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
 );
 
 function apply(base: Uint8Array, edits: Edit[]): Uint8Array {
-  let b = Uint8Array.from(base);
+  let b: Uint8Array = Uint8Array.from(base);
   for (const e of edits) {
     const at = b.length ? e.at % (b.length + 1) : 0;
     switch (e.kind) {
