@@ -33,7 +33,12 @@ fi
 cp $MODEL/torch.json "$OUT/" 2>/dev/null
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 $W/node --version
-$W/node $W/gpu.mjs --model $MODEL --json "$OUT/bench.json" "$@" 2>&1 | grep -v -E 'XDG_RUNTIME|onnxruntime:, session_state' | tee "$OUT/bench.txt"
-if [ -f $W/profile.mjs ] && [ -d $W/node_modules/onnxruntime-node ]; then
-  (cd $W && ./node profile.mjs --model $MODEL 2>&1 | grep -v -E 'onnxruntime:, session_state' | tail -90 | tee "$OUT/profile.txt")
+# "before" (the engine as it was at the start of the speed work) and "after" bundles, when both were packed
+F='XDG_RUNTIME|onnxruntime:, session_state'
+run() { local name=$1 lim=$2; shift 2; (cd $W && timeout $lim ./node "$@" 2>&1 | grep --line-buffered -v -E "$F" > "$OUT/$name.txt"); echo "== $name (exit $?)"; tail -25 "$OUT/$name.txt"; }
+if [ -f $W/gpu_before.mjs ]; then run bench_before ${BEFORE_S:-150} gpu_before.mjs --model $MODEL --json "$OUT/bench_before.json" --only train,gen --gen-tokens 16 --reps 3; fi
+run bench ${AFTER_S:-260} gpu.mjs --model $MODEL --json "$OUT/bench.json" --reps 5 "$@"
+if [ "${PROFILE:-1}" = 1 ] && [ -d $W/node_modules/onnxruntime-node ]; then
+  [ -f $W/profile_before.mjs ] && run profile_before 90 profile_before.mjs --model $MODEL
+  [ -f $W/profile.mjs ] && run profile 90 profile.mjs --model $MODEL
 fi

@@ -112,10 +112,13 @@ export class SteeringTrainer {
     if (cfg.klChunk !== undefined && (!Number.isInteger(cfg.klChunk) || cfg.klChunk < 1)) throw new Error(`train.klChunk must be a positive integer, got ${cfg.klChunk}`);
     // CE and KL run as separate graphs: the KL batch goes through in chunks (see klChunk)
     const be = model.store.backend;
-    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: true, grads: ['ce'] }).graph, model.store);
+    // row bounds let the heads chunk their vocabulary-sized tensors (losses.headChunks)
+    const longest = Math.max(1, ...data.train.map((r) => r.ids.length));
+    const klLongest = Math.max(1, ...(data.kl ?? []).map((r) => r.ids.length));
+    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: true, grads: ['ce'], ceRows: cfg.microBatch * longest }).graph, model.store);
     const klGraph =
       cfg.lambdaKl > 0
-        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32' }).graph, model.store)
+        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32', klRows: (cfg.klChunk ?? 2) * klLongest }).graph, model.store)
         : undefined;
     // the KL set is walked in one fixed seeded order
     const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
