@@ -8,7 +8,7 @@ import { CHROMIUM_PATH, launchChromium, type HarnessBrowser } from '../e2e/harne
 import { startStaticServer, type StaticServer } from '../e2e/harness/static-server';
 import { buildPage } from '../e2e/build-page';
 import { startFixtureServer } from '../scripts/fixture-server';
-import { TOLERANCE } from '../src/models/reference_check';
+import { TOLERANCE } from '../src/models/verify_pytorch_reference';
 
 const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 const skip = !existsSync(CHROMIUM_PATH) && !inCI;

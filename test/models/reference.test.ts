@@ -9,8 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/engine/runtime/backend';
-import { runReference, TOLERANCE, type ReferenceFiles } from '../../src/models/reference_check';
-import { tokenizeReferenceText } from '../../src/lab/reference_tokenize';
+import { runReference, TOLERANCE, type ReferenceFiles } from '../../src/models/verify_pytorch_reference';
+import { tokenizeReferenceText } from '../../src/lab/verify_reference_tokenize';
 
 const REF = path.resolve(__dirname, '../../../shared/reference');
 const FOLDERS = ['qwen2', 'qwen3', 'llama', 'gemma2', 'gemma3', 'qwen2-hub', 'gemma3-hub'];

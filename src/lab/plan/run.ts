@@ -7,7 +7,7 @@ import type { Backend } from '../../engine/runtime/backend';
 import type { FileSource } from '../../models/file_source';
 import { loadModel } from '../../models/load';
 import { LoadedModel } from '../../models/model';
-import { loadTokenizer, type ChatTokenizer } from '../../models/tokenizer';
+import { loadTokenizer, type ChatMessage, type ChatTokenizer } from '../../models/tokenizer';
 import { prepareChatDataset } from '../data/prepare';
 import type { ChatInput } from '../data/jsonl';
 import type { TokenizedRow } from '../data/tokenize';
@@ -262,7 +262,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
     for (const name of plan.generate.runs) {
       report.generate[name] = [];
       for (const [qi, { id, question: q, system }] of questions.entries()) {
-        const messages = [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: q }];
+        const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: q }];
         const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
         const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
           maxNewTokens: plan.generate.max_new_tokens,

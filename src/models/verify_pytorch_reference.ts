@@ -1,4 +1,5 @@
-// Checks our graphs against a PyTorch reference folder (../shared/reference layout): builds the model from the
+// Verification tool (npm run reference, test/models/reference.test.ts, the browser reference page): checks our
+// graphs against a PyTorch reference folder (../shared/reference layout): builds the model from the
 // folder, runs reference.safetensors' inputs and measures logits, hidden states, losses, gradients, the q4 ONNX
 // import and (hub-layout folders) the tokenisation. Runs in Node (wasm) and in browsers (WebGPU) alike.
 
@@ -13,11 +14,10 @@ import { attendedRows, labelRows } from './losses';
 import { LoadedModel } from './model';
 import { buildSteerGraph } from './steer_graph';
 import type { ModelConfig } from './config';
+import type { FileSource } from './file_source';
 
-export interface ReferenceFiles {
-  get(path: string): Promise<Uint8Array>;
-  has(path: string): Promise<boolean>;
-}
+/** A reference folder's files (any FileSource; the label is not needed). */
+export type ReferenceFiles = Pick<FileSource, 'get' | 'has'>;
 
 export interface ReferenceResult {
   arch: string;
