@@ -14,7 +14,7 @@ import { LoadedModel } from '../../src/models/model';
 import { loadTokenizer, type ChatTokenizer } from '../../src/models/tokenizer';
 import { prepareChatDataset } from '../../src/lab/data/prepare';
 import { norm } from '../../src/lab/feeds';
-import { documentRows } from '../../src/lab/plan/run';
+import { documentRows } from '../../src/lab/data/documents';
 import { deriveSeed, randomUnitVector } from '../../src/lab/rng';
 import type { TokenizedRow } from '../../src/lab/data/tokenize';
 import { KlEvaluator, LossEvaluator } from '../../src/lab/sweeps/evaluator';

@@ -7,7 +7,7 @@
 // Every error names the field that was wrong.
 
 import { floatToHalf, halfToFloat } from '../../engine/dtype';
-import { fromBase64Url, toBase64Url } from './base64url';
+import { fromBase64Url, toBase64Url } from './base64';
 import type { SteeringVector } from './vector';
 import { effectiveVector, validateVector } from './vector';
 

@@ -4,25 +4,11 @@
 
 import { isDatasetPresetId } from '../../lab/data/presets';
 import { parsePlan, type Plan } from '../../lab/plan/schema';
-import type { Report, RunReport } from '../../lab/plan/run';
-import { fromBase64Url } from '../../lab/vectors/base64url';
+import type { Report, RunReport } from '../../lab/plan/report';
+import { float32ToBase64, fromAnyBase64 } from '../../lab/vectors/base64';
 import type { SteeringVector } from '../../lab/vectors/vector';
 import type { LabState } from '../store/store';
 import type { RunSlot } from '../store/types';
-
-/** Standard padded base64 of a float32 vector, as the lab's reports store it (src/lab/plan/run.ts; not imported
- *  from there because that module brings the engine into the page). */
-function base64Vector(v: Float32Array): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-/** Reports carry standard base64; older ones base64url. Both decode here. */
-function decodeVector(s: string, field: string): Uint8Array {
-  return fromBase64Url(s.replace(/\+/g, '-').replace(/\//g, '_'), field);
-}
 
 const PLAN_RUN_NAMES: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow_remove_kl' };
 
@@ -80,7 +66,7 @@ function runReport(s: LabState, slot: RunSlot): RunReport | null {
     ce: last?.ce ?? NaN,
     kl: last?.kl ?? NaN,
     checkpoint_norms: r.state.checkpoints.map((c) => ({ step: c.step, norm: norm(c.v) })),
-    final_vector: base64Vector(v),
+    final_vector: float32ToBase64(v),
     final_norm: norm(v),
   };
 }
@@ -136,7 +122,7 @@ export function parseLabJson(text: string, file: string): JsonImport {
     const vectors: SteeringVector[] = [];
     for (const [name, r] of Object.entries(runs)) {
       if (typeof r?.final_vector !== 'string') throw new Error(`${file}: runs.${name}.final_vector is missing`);
-      const bytes = decodeVector(r.final_vector, `${file}: runs.${name}.final_vector`);
+      const bytes = fromAnyBase64(r.final_vector, `${file}: runs.${name}.final_vector`);
       if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} bytes, not a float32 vector`);
       const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });

@@ -3,7 +3,7 @@
 
 import { createStore, get, set } from 'idb-keyval';
 import { cachedSource, hubRowsSource, parquetSource, type ShardStore } from '../../lab/fineweb';
-import { documentRows } from '../../lab/plan/run';
+import { documentRows } from '../../lab/data/documents';
 import { KlEvaluator } from '../../lab/sweeps/evaluator';
 import { finewebKlSweep } from '../../lab/sweeps/sweeps';
 import type { JobHandler } from './context';
