@@ -13,7 +13,7 @@ import { loadModel } from '../../src/models/load';
 import { LoadedModel } from '../../src/models/model';
 import { loadTokenizer, type ChatTokenizer } from '../../src/models/tokenizer';
 import { prepareChatDataset } from '../../src/lab/data/prepare';
-import { norm } from '../../src/lab/feeds';
+import { vectorNorm as norm } from '../../src/lab/vectors/norm';
 import { documentRows } from '../../src/lab/data/documents';
 import { deriveSeed, randomUnitVector } from '../../src/lab/rng';
 import type { TokenizedRow } from '../../src/lab/data/tokenize';

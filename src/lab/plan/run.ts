@@ -15,7 +15,7 @@ import { prepareChatDataset, type PreparedDataset } from '../data/prepare';
 import type { ChatInput } from '../data/jsonl';
 import type { TokenizedRow } from '../data/tokenize';
 import { sampleWithoutReplacement } from '../data/split';
-import { norm } from '../feeds';
+import { vectorNorm } from '../vectors/norm';
 import { Generator } from '../generate';
 import { pcaTrajectories } from '../pca';
 import { parseQuestionsYaml } from '../questions';
@@ -167,9 +167,9 @@ async function trainRuns(study: Study, report: Report): Promise<void> {
       loss_curve: state.history.map((h) => ({ step: h.step, loss: h.loss, ce: h.ce, kl: h.kl, norm: h.norm })),
       ce: last?.ce ?? NaN,
       kl: last?.kl ?? NaN,
-      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: plan.alpha * norm(c.v) })),
+      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: vectorNorm(c.v, plan.alpha) })),
       final_vector: float32ToBase64(state.v),
-      final_norm: plan.alpha * norm(state.v),
+      final_norm: vectorNorm(state.v, plan.alpha),
     };
   }
 }

@@ -11,7 +11,8 @@ import { collate } from '../data/batch';
 import { epochOrder } from '../data/split';
 import type { TokenizedRow } from '../data/tokenize';
 import { Rng, deriveSeed } from '../rng';
-import { batchFeeds, f32, klIndexFeed, norm, scalar } from '../feeds';
+import { batchFeeds, f32, klIndexFeed, scalar } from '../feeds';
+import { vectorNorm } from '../vectors/norm';
 import { adamState, adamwStep, linearWarmup, type AdamState, type AdamWConfig } from './optim';
 
 export interface TrainConfig {
@@ -202,7 +203,7 @@ export class SteeringTrainer {
       const lr = cfg.optim.lr * linearWarmup(state.step, cfg.warmup, total);
       adamwStep(state.v, grad, state.adam, cfg.optim, lr);
       state.step += 1;
-      const rec: StepRecord = { step: state.step, loss, ce, kl, norm: cfg.alpha * norm(state.v), lr };
+      const rec: StepRecord = { step: state.step, loss, ce, kl, norm: vectorNorm(state.v, cfg.alpha), lr };
       state.history.push(rec);
       const elapsed = (performance.now() - t0) / 1000;
       const done = state.step - startStep;

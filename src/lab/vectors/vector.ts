@@ -3,6 +3,8 @@
 // stream at the output of decoder block `layer` (0-based, = HF hidden_states[layer + 1]) is alpha·v.
 // Every norm shown to the user is the effective norm ‖alpha·v‖.
 
+import { vectorNorm } from './norm';
+
 export interface SteeringVector {
   name: string;
   /** hub id of the model it was trained on, e.g. "onnx-community/Qwen2.5-0.5B-Instruct" */
@@ -28,12 +30,7 @@ export function effectiveVector(v: SteeringVector): Float32Array {
 
 /** ‖alpha·v‖₂, accumulated in float64. */
 export function effectiveNorm(v: SteeringVector): number {
-  let s = 0;
-  for (let i = 0; i < v.data.length; i++) {
-    const x = v.alpha * v.data[i]!;
-    s += x * x;
-  }
-  return Math.sqrt(s);
+  return vectorNorm(v.data, v.alpha);
 }
 
 /** Throws an Error naming the first bad field; used by every importer before handing a vector to the lab. */

@@ -3,6 +3,8 @@
 // or a report (its runs' final vectors go into the library).
 
 import { isDatasetPresetId } from '../../lab/data/presets';
+import { hookName } from '../../models/hooks';
+import { vectorNorm } from '../../lab/vectors/norm';
 import { parsePlan, type Plan } from '../../lab/plan/schema';
 import type { Report, RunReport } from '../../lab/plan/report';
 import { float32ToBase64, fromAnyBase64 } from '../../lab/vectors/base64';
@@ -56,7 +58,7 @@ function runReport(s: LabState, slot: RunSlot): RunReport | null {
   const r = s.runs[slot];
   if (!r?.state) return null;
   const a = r.settings.alpha;
-  const norm = (v: Float32Array) => a * Math.sqrt(v.reduce((x, y) => x + y * y, 0));
+  const norm = (v: Float32Array) => vectorNorm(v, a);
   const last = r.state.history.at(-1);
   const v = r.state.v;
   return {
@@ -83,7 +85,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
   const report: Report = {
     plan,
     versions,
-    model: { id: plan.model, format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '' },
+    model: { id: plan.model, format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '', hook: hookName(plan.layer) },
     runs,
     seconds: 0,
   };

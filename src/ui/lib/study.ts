@@ -2,6 +2,7 @@
 // model, plus library vectors the user ticked. Each comes as its effective vector α·v with a stable name and
 // colour, so every chart uses the same legend.
 
+import { vectorNorm } from '../../lab/vectors/norm';
 import { effectiveVector } from '../../lab/vectors/vector';
 import { useMemo } from 'react';
 import { useLab, type LabState } from '../store/store';
@@ -21,11 +22,6 @@ export const RUN_COLORS: Record<RunSlot, string> = { general: '#d9480f', narrow:
 const OTHER_COLORS = ['#2b8a3e', '#c2255c', '#e67700', '#0c8599', '#5f3dc4', '#495057'];
 export const RANDOM_COLOR = '#868e96';
 
-function norm(v: Float32Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s);
-}
 
 export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'>): StudyVector[] {
   const d = s.model.info?.dModel;
@@ -36,7 +32,7 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
     const v = r?.state?.v;
     if (!r || !v || v.length !== d || r.modelRepo !== s.model.info?.repo) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
-    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: norm(eff), color: RUN_COLORS[slot] });
+    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: vectorNorm(eff), color: RUN_COLORS[slot] });
   }
   let c = 0;
   for (const id of s.studyIds) {
