@@ -48,7 +48,7 @@ beforeAll(async () => {
   const m = await loadModel(src);
   model = LoadedModel.create(await createBackend({ prefer: 'wasm' }), m.config, m.weights);
   tok = await loadTokenizer(src);
-  const med = await prepareChatDataset(new Uint8Array(readFileSync(path.join(DATA, 'bad_medical_advice.jsonl.gz'))), tok, { limit: 12, maxLen: 48 });
+  const med = await prepareChatDataset(new Uint8Array(readFileSync(path.join(DATA, 'bad_medical_advice.jsonl.gz'))), tok, { limit: 40, maxLen: 64 });
   rows = med.train.slice(0, 6);
   // batches of 4 + 2 rows (and 1 + 1 documents): the evaluators' token-weighted means must equal one batch's mean
   ev = await LossEvaluator.create(model, LAYER, rows, tok.padId, { batchSize: 4 });
@@ -62,8 +62,8 @@ afterAll(async () => {
   await Promise.all([ev?.release(), kev?.release()]);
 });
 
-// measured: ≤ MEASURED_REL relative between the cached, batched evaluators and one direct run (float32 graphs)
-const REL = 1e-5;
+// measured 2026-12-02: ≤ 2.8e-7 relative between the cached, batched evaluators and one direct run (float32 graphs)
+const REL = 1e-6;
 
 describe('sweep points = a direct computation', () => {
   it('efficiency: each scale and norm is one steering-graph run at that vector; scale 0 is a graph without steering', async () => {
@@ -75,7 +75,7 @@ describe('sweep points = a direct computation', () => {
     }
     expectRel(sweep.byNorm[0]!.loss, await directSteered(model, LAYER, rows, tok.padId, rescaled(x, 3), 'ce'), REL, 'norm 3');
     // the vector matters: scale 2 is far from the unsteered loss, so the comparisons above are not trivially equal
-    expect(Math.abs(sweep.byScale[2]!.loss - plain)).toBeGreaterThan(0.05);
+    expect(Math.abs(sweep.byScale[2]!.loss - plain)).toBeGreaterThan(0.02);
   });
 
   it("stability: each seed's relative increase from direct runs at the perturbed vector", async () => {
@@ -88,7 +88,8 @@ describe('sweep points = a direct computation', () => {
       const p = perturb(x, 0.3, deriveSeed(9, s));
       const l = await directSteered(model, LAYER, rows, tok.padId, p, 'ce');
       const want = ((l - trained) / (chat - trained)) * 100;
-      expect(Math.abs(sweep.points[0]!.perSeed[s]! - want), `seed ${s}: ${sweep.points[0]!.perSeed[s]} vs ${want}`).toBeLessThan(0.05);
+      // measured ≤ 0.0055 percentage points (the loss differences of ≤ 3e-7 over a small L(chat) − L(x))
+      expect(Math.abs(sweep.points[0]!.perSeed[s]! - want), `seed ${s}: ${sweep.points[0]!.perSeed[s]} vs ${want}`).toBeLessThan(0.02);
     }
     expect(new Set(sweep.points[0]!.perSeed).size).toBe(3);
   });
