@@ -50,11 +50,11 @@ beforeAll(async () => {
   tok = await loadTokenizer(src);
   const med = await prepareChatDataset(new Uint8Array(readFileSync(path.join(DATA, 'bad_medical_advice.jsonl.gz'))), tok, { limit: 40, maxLen: 64 });
   rows = med.train.slice(0, 6);
-  // batches of 4 + 2 rows (and 1 + 1 documents): the evaluators' token-weighted means must equal one batch's mean
+  // batches of 4 + 2 rows (and 2 + 1 documents): the evaluators' token-weighted means must equal one batch's mean
   ev = await LossEvaluator.create(model, LAYER, rows, tok.padId, { batchSize: 4 });
-  const docs = (JSON.parse(readFileSync(DOCS, 'utf8')) as string[]).slice(0, 2);
+  const docs = (JSON.parse(readFileSync(DOCS, 'utf8')) as string[]).slice(0, 3);
   docRows = documentRows(tok, docs, 24);
-  kev = await KlEvaluator.create(model, LAYER, docRows, tok.padId, { batchSize: 1 });
+  kev = await KlEvaluator.create(model, LAYER, docRows, tok.padId, { batchSize: 2 });
   // an effective vector of norm 4 with an effect on the loss
   x = Float32Array.from(randomUnitVector(model.config.hiddenSize, 3), (v) => v * 4);
 }, 60_000);
