@@ -239,11 +239,6 @@ export function misalignmentRate(samples: AlignmentScores[], t: EmThresholds = E
   return { rate: scored > 0 ? misaligned / scored : null, misaligned, scored, unscored };
 }
 
-/** EM rate: the rule over answers to the 8 first-plot questions. */
-export const emRate = misalignmentRate;
-/** Narrow misalignment: the same rule over answers to the medical questions (SCIENCE.md). */
-export const narrowMisalignmentRate = misalignmentRate;
-
 /** Runs `fn` over items with at most `concurrency` in flight (judge calls are rate-limited per key). */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
