@@ -2,6 +2,7 @@
 // batch 16, 2 epochs, a checkpoint every 5 steps) and the narrow run's λ, with the paper's sweep translated to
 // a per-token KL.
 
+import { hookName } from '../../models/hooks';
 import { setTrainForm } from '../actions/train';
 import { Card } from '../components/Card';
 import { Field, NumberInput } from '../components/Field';
@@ -21,7 +22,7 @@ export function TrainSettingsCard() {
   return (
     <Card title="Settings" testId="train-settings">
       <div className="grid-4">
-        <Field label="Layer" hint={info ? `0 … ${info.layers - 1}` : undefined}>
+        <Field label="Layer" hint={f.layer !== null && f.layer !== undefined ? `${hookName(f.layer)}${info ? ` · 0 … ${info.layers - 1}` : ''}` : info ? `0 … ${info.layers - 1}` : undefined}>
           <NumberInput value={f.layer} integer min={0} max={info ? info.layers - 1 : undefined} onChange={(v) => v !== null && setTrainForm({ layer: v })} testId="train-layer" />
         </Field>
         <Field label="α (scale of v)">
