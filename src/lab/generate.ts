@@ -2,6 +2,7 @@
 // cached keys/values. Steering (α·v at the output of block L, every position) is on when strength ≠ 0;
 // strength 0 runs the same graphs with the vector switched off exactly (α = 0 adds nothing).
 
+import type { HookPoint } from '../models/hooks';
 import { Builder } from '../engine/builder';
 import { Graph, type TensorData } from '../engine/ir';
 import { CompiledGraph } from '../engine/runtime/session';
@@ -24,7 +25,7 @@ export interface SampleOptions {
   onToken?: (id: number, index: number) => void;
 }
 
-function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean): Graph {
+function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, hook?: HookPoint): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
   const b = new Builder(g);
@@ -38,7 +39,7 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean): G
         v: g.input(`past_v_${i}`, 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
       }))
     : undefined;
-  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v) }, kv: true });
+  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v), point: hook }, kv: true });
   const last = b.reshape(b.slice(out.final!, [-1], [2 ** 31 - 1], [1]), [-1, cfg.hiddenSize]);
   g.output(logitsOf(b, model, last), 'logits');
   out.present.forEach((p, i) => {
@@ -102,11 +103,11 @@ export class Generator {
     private readonly decode: CompiledGraph,
   ) {}
 
-  static async create(model: LoadedModel, layer: number): Promise<Generator> {
+  static async create(model: LoadedModel, layer: number, hook?: HookPoint): Promise<Generator> {
     const be = model.store.backend;
     const [p, d] = await Promise.all([
-      CompiledGraph.create(be, buildStepGraph(model, layer, false), model.store),
-      CompiledGraph.create(be, buildStepGraph(model, layer, true), model.store),
+      CompiledGraph.create(be, buildStepGraph(model, layer, false, hook), model.store),
+      CompiledGraph.create(be, buildStepGraph(model, layer, true, hook), model.store),
     ]);
     return new Generator(model, layer, p, d);
   }

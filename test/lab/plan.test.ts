@@ -52,6 +52,9 @@ describe('parsePlan', () => {
     expect(bad((p) => (p.train.epochs = 1))).toThrow('plan.train has both epochs and steps; give one');
     expect(bad((p) => (p.generate.top_p = 0))).toThrow('plan.generate.top_p must lie in (0, 1]');
     expect(bad((p) => (p.fineweb.norms = 'big'))).toThrow('plan.fineweb.norms must be a list of numbers');
+    expect(bad((p) => (p.hook = 'mlp_out'))).toThrow('plan.hook must be "resid_post" (blocks.L.hook_resid_post) or "down_proj" (model.layers.L.mlp.down_proj), got "mlp_out"');
+    expect(parsePlan(base()).hook).toBe('resid_post');
+    expect(parsePlan({ ...base(), hook: 'down_proj' }).hook).toBe('down_proj');
     expect(parsePlan({ ...base(), _comment: 'keys starting with _ are comments' }).runs).toHaveLength(3);
   });
 });

@@ -76,7 +76,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const report: Report = {
     plan,
     versions: env.versions,
-    model: { id: plan.model, format: study.files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch, hook: hookName(plan.layer) },
+    model: { id: plan.model, format: study.files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch, hook: hookName(plan.layer, plan.hook) },
     runs: {},
     seconds: 0,
   };
@@ -141,6 +141,7 @@ async function trainRuns(study: Study, report: Report): Promise<void> {
       model,
       {
         layer: plan.layer,
+        hook: plan.hook,
         alpha: plan.alpha,
         microBatch: plan.train.batch,
         accumulation: plan.train.accumulation,
@@ -179,7 +180,7 @@ async function measureHeldout(study: Study, report: Report): Promise<void> {
   const { plan, model, tok, data } = study;
   if (!data.heldOut.length) return;
   const rows = data.heldOut.slice(0, 100);
-  const hev = await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal });
+  const hev = await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal, hook: plan.hook });
   report.heldout = { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(model.config.hiddenSize)) };
   for (const run of plan.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(study, run.name));
   await hev.release();
@@ -191,7 +192,7 @@ async function measureKlEval(study: Study, report: Report): Promise<void> {
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
   if (!klSpecs.length) return;
   const rows = (await study.klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
-  const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal });
+  const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal, hook: plan.hook });
   for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(study, run.name));
   await kev.release();
 }
@@ -202,7 +203,7 @@ async function measureEfficiencyAndStability(study: Study, report: Report): Prom
   if (!plan.efficiency && !plan.stability) return;
   const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
   // SCIENCE.md: 100 training examples, seed 42
-  const ev = await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal });
+  const ev = await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal, hook: plan.hook });
   if (plan.efficiency) {
     report.efficiency = {};
     for (const run of plan.runs) {
@@ -231,7 +232,7 @@ async function measureFineweb(study: Study, report: Report): Promise<void> {
   study.log(`fineweb: ${plan.fineweb.docs} documents`);
   const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
   if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
-  const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal });
+  const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal, hook: plan.hook });
   const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(study, r.name)]));
   report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
   await kev.release();
@@ -271,7 +272,7 @@ async function generateAnswers(study: Study, report: Report): Promise<void> {
   const { plan, env, model, tok, finals } = study;
   if (!plan.generate) return;
   const questions = await readQuestions(study);
-  const gen = await Generator.create(model, plan.layer);
+  const gen = await Generator.create(model, plan.layer, plan.hook);
   report.generate = {};
   for (const name of plan.generate.runs) {
     report.generate[name] = [];

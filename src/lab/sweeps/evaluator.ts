@@ -5,6 +5,7 @@
 import type { TensorData } from '../../engine/ir';
 import { CompiledGraph } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
+import type { HookPoint } from '../../models/hooks';
 import { buildPrefixGraph, buildSteerGraph } from '../../models/steer_graph';
 import { collate, type Batch } from '../data/batch';
 import type { TokenizedRow } from '../data/tokenize';
@@ -36,9 +37,9 @@ abstract class CachedEvaluator {
     protected readonly graph: CompiledGraph,
   ) {}
 
-  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal) {
+  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal, hook?: HookPoint) {
     if (!rows.length) throw new Error('no rows to evaluate');
-    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer).graph, model.store);
+    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer, hook).graph, model.store);
     const out: CachedBatch[] = [];
     for (let i = 0; i < rows.length; i += batchSize) {
       if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
@@ -71,11 +72,11 @@ abstract class CachedEvaluator {
 
 /** Mean SFT loss (CE over label tokens) of fixed rows as a function of the EFFECTIVE vector α·v. */
 export class LossEvaluator extends CachedEvaluator {
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal } = {}): Promise<LossEvaluator> {
-    const g = buildSteerGraph(model, { layer, ce: true, fromCache: true });
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; hook?: HookPoint } = {}): Promise<LossEvaluator> {
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: true, fromCache: true });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new LossEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, opts.batchSize ?? 8, true, opts.signal);
+    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, opts.batchSize ?? 8, true, opts.signal, opts.hook);
     return e;
   }
 
@@ -87,11 +88,11 @@ export class LossEvaluator extends CachedEvaluator {
 /** Mean per-token KL(p_chat ‖ p_steered) over the real tokens of fixed rows, for an EFFECTIVE vector. */
 export class KlEvaluator extends CachedEvaluator {
   /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact) */
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64' } = {}): Promise<KlEvaluator> {
-    const g = buildSteerGraph(model, { layer, ce: false, kl: 'same', fromCache: true, klPrecision: opts.precision });
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64'; hook?: HookPoint } = {}): Promise<KlEvaluator> {
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, klPrecision: opts.precision });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, opts.batchSize ?? 4, false, opts.signal);
+    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, opts.batchSize ?? 4, false, opts.signal, opts.hook);
     return e;
   }
 

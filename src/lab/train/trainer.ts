@@ -6,6 +6,7 @@
 
 import { CompiledGraph } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
+import type { HookPoint } from '../../models/hooks';
 import { buildSteerGraph } from '../../models/steer_graph';
 import { collate } from '../data/batch';
 import { epochOrder } from '../data/split';
@@ -17,6 +18,8 @@ import { adamState, adamwStep, linearWarmup, type AdamState, type AdamWConfig } 
 
 export interface TrainConfig {
   layer: number;
+  /** where in block `layer` α·v is added (models/hooks.ts); default 'resid_post' */
+  hook?: HookPoint;
   /** steering scale α (paper: 256); norms shown are ‖α·v‖ */
   alpha: number;
   microBatch: number;
@@ -113,10 +116,10 @@ export class SteeringTrainer {
     if (cfg.klChunk !== undefined && (!Number.isInteger(cfg.klChunk) || cfg.klChunk < 1)) throw new Error(`train.klChunk must be a positive integer, got ${cfg.klChunk}`);
     // CE and KL run as separate graphs: the KL batch goes through in chunks (see klChunk)
     const be = model.store.backend;
-    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: true, grads: ['ce'] }).graph, model.store);
+    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, hook: cfg.hook, ce: true, grads: ['ce'] }).graph, model.store);
     const klGraph =
       cfg.lambdaKl > 0
-        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32' }).graph, model.store)
+        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, hook: cfg.hook, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32' }).graph, model.store)
         : undefined;
     // the KL set is walked in one fixed seeded order
     const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
