@@ -99,7 +99,8 @@ describe('npm run lab on the example study', () => {
     const unsteered = await unsteeredLossOfSweepRows(plan);
     for (const [name, pts] of Object.entries(r.efficiency) as [string, { norm: number; loss: number }[]][]) {
       expect(pts[0]!.norm, name).toBe(0);
-      expect(Math.abs(pts[0]!.loss - unsteered), `${name}: ${pts[0]!.loss} vs ${unsteered}`).toBeLessThan(1e-5 * unsteered);
+      // measured 3.9e-7 relative (cached, batched evaluator vs one direct run)
+      expect(Math.abs(pts[0]!.loss - unsteered), `${name}: ${pts[0]!.loss} vs ${unsteered}`).toBeLessThan(2e-6 * unsteered);
     }
     // stability: ε = 0 is 0 %, ε = 1 is far above it
     for (const pts of Object.values(r.stability) as { eps: number; mean: number }[][]) {
