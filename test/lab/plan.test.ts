@@ -127,7 +127,7 @@ describe('npm run lab on the example study', () => {
     const v = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     expect(v).toHaveLength(32);
     expect(256 * Math.hypot(...v)).toBeCloseTo(g.final_norm, 3);
-  }, 400_000);
+  }, 1_200_000); // the whole study: 10 min measured on a shared, loaded 2-core box (its CLI run alone took 600 s)
 });
 
 /** The rows runPlan's efficiency sweep evaluates (SCIENCE.md: a seed-42 sample of the training rows), without steering. */

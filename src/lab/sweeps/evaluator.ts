@@ -1,6 +1,7 @@
 // Loss and KL of a fixed set of rows under any steering vector, fast enough to sweep: the activations below
-// the hook (hidden_states[L+1]) do not depend on the vector, so each batch's prefix runs once and every
-// evaluation afterwards runs only blocks L+1.. and the head.
+// the hook (hidden_states[L+1] for blocks.L.hook_resid_post; see models/hooks.ts cachedBlocks) do not depend on
+// the vector, so each batch's prefix runs once and every evaluation afterwards runs only the blocks from the
+// hook on and the head.
 
 import type { TensorData } from '../../engine/ir';
 import { CompiledGraph } from '../../engine/runtime/session';
