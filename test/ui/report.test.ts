@@ -11,6 +11,7 @@ import { vectorToSafetensors } from '../../src/lab/vectors/safetensors';
 import { readSafetensorsRaw } from '../../src/models/safetensors';
 import { formsFromPlan, parseLabJson, planFromState, reportFromState } from '../../src/ui/lib/report';
 import { readVectorFile } from '../../src/ui/lib/vector_files';
+import { byHook } from '../../src/ui/lib/study';
 import { DEFAULT_DATA_FORM, DEFAULT_TRAIN_FORM, useLab, type LabState } from '../../src/ui/store/store';
 import type { RunRecord } from '../../src/ui/store/types';
 
@@ -82,6 +83,29 @@ describe('plan and report export', () => {
     const [v] = back.vectors;
     expect([v!.modelId, v!.layer, v!.alpha]).toEqual(['test/qwen2-hub', 2, 256]);
     expect(Array.from(v!.data, (x) => x * 256)).toEqual(Array.from(steer, (x) => Math.fround(Math.fround(x / 256) * 256)));
+  });
+
+  it("carries Gemma's mlp.down_proj hook choice into the plan and report, and not to a model without it", () => {
+    const gemma = studyState();
+    gemma.model = { ...gemma.model, info: { ...gemma.model.info!, arch: 'gemma2', hookPoints: ['resid_post', 'down_proj'] } };
+    gemma.trainForm = { ...gemma.trainForm, hook: 'down_proj' };
+    const plan = parsePlan(JSON.parse(JSON.stringify(planFromState(gemma))));
+    expect(plan.hook).toBe('down_proj');
+    expect(reportFromState(gemma, {}).model.hook).toBe('model.layers.2.mlp.down_proj');
+    expect(formsFromPlan(plan).train.hook).toBe('down_proj');
+    // the same form on a model where the two points are one: the plain block-output hook
+    const qwen = { ...gemma, model: { ...gemma.model, info: { ...gemma.model.info!, hookPoints: ['resid_post' as const] } } };
+    expect(parsePlan(JSON.parse(JSON.stringify(planFromState(qwen)))).hook).toBe('resid_post');
+  });
+
+  it('groups study vectors by hook, so each analysis job runs at one layer and point', () => {
+    const v = (key: string, layer: number, hook?: 'down_proj') => ({ key, label: key, layer, ...(hook ? { hook } : {}), effective: new Float32Array(1), norm: 1, color: '' });
+    const groups = byHook([v('a', 2), v('b', 2, 'down_proj'), v('c', 2), v('d', 3)]);
+    expect(groups.map(([h, vs]) => [h, vs.map((x) => x.key)])).toEqual([
+      [{ layer: 2 }, ['a', 'c']],
+      [{ layer: 2, hook: 'down_proj' }, ['b']],
+      [{ layer: 3 }, ['d']],
+    ]);
   });
 
   it('refuses bad JSON with the file and field named', () => {

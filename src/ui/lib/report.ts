@@ -24,6 +24,7 @@ export function planFromState(s: LabState): Plan {
     model: repo,
     ...(s.sources.hubUrl && s.sources.hubUrl !== 'https://huggingface.co' ? { hub_base_url: s.sources.hubUrl } : {}),
     layer: f.layer ?? s.model.info?.defaultLayer ?? 0,
+    ...(f.hook === 'down_proj' && s.model.info?.hookPoints?.includes('down_proj') ? { hook: 'down_proj' } : {}),
     alpha: f.alpha,
     seed: f.seed,
     train: {
@@ -85,7 +86,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
   const report: Report = {
     plan,
     versions,
-    model: { id: plan.model, format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '', hook: hookName(plan.layer) },
+    model: { id: plan.model, format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '', hook: hookName(plan.layer, plan.hook) },
     runs,
     seconds: 0,
   };
@@ -127,7 +128,7 @@ export function parseLabJson(text: string, file: string): JsonImport {
       const bytes = fromAnyBase64(r.final_vector, `${file}: runs.${name}.final_vector`);
       if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} bytes, not a float32 vector`);
       const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });
+      vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, ...(plan.hook === 'down_proj' ? { hook: plan.hook } : {}), alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });
     }
     if (!vectors.length) throw new Error(`${file}: the report has no runs`);
     return { kind: 'report', plan, vectors };
@@ -143,6 +144,7 @@ export function formsFromPlan(plan: Plan) {
     model: plan.model,
     train: {
       layer: plan.layer,
+      hook: plan.hook,
       alpha: plan.alpha,
       seed: plan.seed,
       lr: plan.train.lr,
