@@ -7,6 +7,7 @@
 // tempered logits, their ids and the row's log-sum-exp. Sampling from those is exact: a uniform draw lands in
 // the top-K mass with probability Σ top-K p, else the (rare) tail is sampled from the full row, read only then.
 
+import type { HookPoint } from '../models/hooks';
 import { Builder } from '../engine/builder';
 import { Graph, type TensorData } from '../engine/ir';
 import { CompiledGraph, type Feed } from '../engine/runtime/session';
@@ -32,7 +33,7 @@ export interface SampleOptions {
 /** candidates returned per row and token */
 export const TOP_K = 64;
 
-function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number): Graph {
+function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, hook?: HookPoint): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
   const b = new Builder(g);
@@ -47,7 +48,7 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k:
         v: g.input(`past_v_${i}`, 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
       }))
     : undefined;
-  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v) }, kv: true });
+  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v), point: hook }, kv: true });
   const last = b.reshape(b.slice(out.final!, [-1], [2 ** 31 - 1], [1]), [-1, cfg.hiddenSize]);
   const logits = logitsOf(b, model, last); // [B, V]
   g.output(logits, 'logits');
@@ -183,13 +184,13 @@ export class Generator {
     private readonly k: number,
   ) {}
 
-  static async create(model: LoadedModel, layer: number): Promise<Generator> {
+  static async create(model: LoadedModel, layer: number, hook?: HookPoint): Promise<Generator> {
     const be = model.store.backend;
     const k = Math.min(TOP_K, model.config.vocabSize);
     const gpu = ['logits', ...Array.from({ length: model.config.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
     const [p, d] = await Promise.all([
-      CompiledGraph.create(be, buildStepGraph(model, layer, false, k), model.store, { gpuOutputs: gpu }),
-      CompiledGraph.create(be, buildStepGraph(model, layer, true, k), model.store, { gpuOutputs: gpu }),
+      CompiledGraph.create(be, buildStepGraph(model, layer, false, k, hook), model.store, { gpuOutputs: gpu }),
+      CompiledGraph.create(be, buildStepGraph(model, layer, true, k, hook), model.store, { gpuOutputs: gpu }),
     ]);
     return new Generator(model, layer, p, d, k);
   }

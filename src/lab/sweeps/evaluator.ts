@@ -1,12 +1,14 @@
 // Loss and KL of a fixed set of rows under any steering vector, fast enough to sweep: the activations below
-// the hook (hidden_states[L+1]) do not depend on the vector, so each batch's prefix runs once and every
-// evaluation afterwards runs only blocks L+1.. and the head. The cached activations stay where the prefix left
-// them (on the GPU under WebGPU: no read-back, no re-upload per point), and for KL the unsteered final hidden
-// states are cached too, so a point runs the steered blocks only.
+// the hook (hidden_states[L+1] for blocks.L.hook_resid_post; see models/hooks.ts cachedBlocks) do not depend on
+// the vector, so each batch's prefix runs once and every evaluation afterwards runs only the blocks from the
+// hook on and the head. The cached activations stay where the prefix left them (on the GPU under WebGPU: no
+// read-back, no re-upload per point), and for KL the unsteered final hidden states are cached too, so a point
+// runs the steered blocks only.
 
 import type { TensorData } from '../../engine/ir';
 import { CompiledGraph, type Feed } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
+import type { HookPoint } from '../../models/hooks';
 import { buildPrefixGraph, buildSteerGraph } from '../../models/steer_graph';
 import { collate, type Batch } from '../data/batch';
 import type { TokenizedRow } from '../data/tokenize';
@@ -44,11 +46,11 @@ abstract class CachedEvaluator {
     protected readonly graph: CompiledGraph,
   ) {}
 
-  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal) {
+  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal, hook?: HookPoint) {
     if (!rows.length) throw new Error('no rows to evaluate');
     const chatFinal = !withLabels;
     const outNames = chatFinal ? ['hidden', 'chat_final'] : ['hidden'];
-    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer, { chatFinal }).graph, model.store, { gpuOutputs: outNames });
+    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer, hook, { chatFinal }).graph, model.store, { gpuOutputs: outNames });
     const out: CachedBatch[] = [];
     try {
       for (let i = 0; i < rows.length; i += batchSize) {
@@ -94,12 +96,12 @@ abstract class CachedEvaluator {
 
 /** Mean SFT loss (CE over label tokens) of fixed rows as a function of the EFFECTIVE vector α·v. */
 export class LossEvaluator extends CachedEvaluator {
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal } = {}): Promise<LossEvaluator> {
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; hook?: HookPoint } = {}): Promise<LossEvaluator> {
     const bs = opts.batchSize ?? 8;
-    const g = buildSteerGraph(model, { layer, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new LossEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal);
+    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal, opts.hook);
     return e;
   }
 
@@ -111,12 +113,12 @@ export class LossEvaluator extends CachedEvaluator {
 /** Mean per-token KL(p_chat ‖ p_steered) over the real tokens of fixed rows, for an EFFECTIVE vector. */
 export class KlEvaluator extends CachedEvaluator {
   /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact) */
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64' } = {}): Promise<KlEvaluator> {
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64'; hook?: HookPoint } = {}): Promise<KlEvaluator> {
     const bs = opts.batchSize ?? 4;
-    const g = buildSteerGraph(model, { layer, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: opts.precision, klRows: CachedEvaluator.maxRows(rows, bs) });
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: opts.precision, klRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal);
+    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal, opts.hook);
     return e;
   }
 
