@@ -39,6 +39,10 @@ const want = (k: string) => {
   return yes;
 };
 const GEN = Number(arg('gen-tokens', '64'));
+const ROWS = Number(arg('rows', '100'));
+const DOCS = Number(arg('docs', '50'));
+const ROW_LEN = Number(arg('row-len', '256'));
+const DOC_LEN = Number(arg('doc-len', '512'));
 
 async function median(fn: () => Promise<unknown>, n = reps): Promise<number> {
   await fn();
@@ -147,14 +151,14 @@ async function main() {
     for (const s of [fwd, fwdBwd, logits, prefix, cached]) await s.release();
   }
   if (want('sweep')) {
-    const rows = randomRows(100, 256, V, 42, true);
+    const rows = randomRows(ROWS, ROW_LEN, V, 42, true);
     const ev = await LossEvaluator.create(model, L, rows, 0);
     const vec = new Float32Array(d).map((_, i) => Math.cos(i) * 0.05);
-    results.push({ what: 'efficiency point: SFT loss on 100 rows (≤256 tokens)', ours: await median(() => ev.loss(vec), 3), unit: 'ms' });
+    results.push({ what: `efficiency point: SFT loss on ${ROWS} rows (≤${ROW_LEN} tokens)`, ours: await median(() => ev.loss(vec), 3), unit: 'ms' });
     await ev.release();
-    const docs = randomRows(50, 512, V, 7, false);
+    const docs = randomRows(DOCS, DOC_LEN, V, 7, false);
     const kv = await KlEvaluator.create(model, L, docs, 0, { precision: 'float32' });
-    results.push({ what: 'FineWeb-KL point: 50 documents (≤512 tokens)', ours: await median(() => kv.kl(vec), 3), unit: 'ms' });
+    results.push({ what: `FineWeb-KL point: ${DOCS} documents (≤${DOC_LEN} tokens)`, ours: await median(() => kv.kl(vec), 3), unit: 'ms' });
     await kv.release();
     extra.mem_after_sweeps_mib = gpuMiB();
   }
@@ -204,7 +208,7 @@ async function main() {
       else results.push({ what: `forward, full logits kept on the GPU (${B}×${T})`, plain: tPlain, unit: 'ms' });
       for (const r of results) if (r.what.startsWith('forward, CE') || r.what.startsWith('train step') || r.what.startsWith('step from cached')) r.plain = tPlain;
       // the same rows as a sweep point: 100 rows, ≤ 256 tokens, batches of 8 padded to their longest
-      const rows = randomRows(100, 256, V, 42, true);
+      const rows = randomRows(ROWS, ROW_LEN, V, 42, true);
       const tRows = await median(async () => {
         for (let i = 0; i < rows.length; i += 8) {
           const chunk = rows.slice(i, i + 8);
