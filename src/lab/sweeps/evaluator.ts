@@ -40,6 +40,7 @@ function weightedMean(parts: { value: number; weight: number }[]): number {
 
 abstract class CachedEvaluator {
   protected batches: CachedBatch[] = [];
+  protected prefix: CompiledGraph | undefined;
   protected constructor(
     readonly model: LoadedModel,
     readonly layer: number,
@@ -64,11 +65,11 @@ abstract class CachedEvaluator {
       }
     } catch (e) {
       for (const b of out) Object.values(b.cached).forEach(disposeGpu);
-      throw e;
-    } finally {
       await prefix.release();
+      throw e;
     }
-    return out;
+    // GPU outputs belong to the session that made them: it is released after them (release())
+    return { batches: out, prefix };
   }
 
   /** the longest padded batch, for the heads' chunk bounds */
@@ -90,6 +91,8 @@ abstract class CachedEvaluator {
   async release(): Promise<void> {
     for (const b of this.batches) Object.values(b.cached).forEach(disposeGpu);
     this.batches = [];
+    await this.prefix?.release();
+    this.prefix = undefined;
     await this.graph.release();
   }
 }
@@ -101,7 +104,7 @@ export class LossEvaluator extends CachedEvaluator {
     const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new LossEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal, opts.hook);
+    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal, opts.hook));
     return e;
   }
 
@@ -118,7 +121,7 @@ export class KlEvaluator extends CachedEvaluator {
     const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: opts.precision, klRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal, opts.hook);
+    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal, opts.hook));
     return e;
   }
 
