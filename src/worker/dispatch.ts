@@ -2,10 +2,11 @@
 // with a cancel signal, posts progress and exactly one result or error. Jobs that touch the device, the loaded
 // model or anything derived from it (evaluators, generators, FineWeb documents, the file cache a download
 // writes to) take turns in one queue, in arrival order: a second job never frees what a running one uses.
-// Light jobs (cache listing, questions, judge calls, PCA) run at once.
+// Light jobs (cache listing, questions, judge calls, PCA) run at once. The queue itself is job_queue.ts.
 
 import { DEVICE_LOST_HINT, toWireError } from './errors';
 import type { JobContext, JobHandler } from './jobs/context';
+import { JobQueue } from './job_queue';
 import type { FromWorker, JobType, ToWorker } from './protocol';
 import type { WorkerSession } from './session';
 
@@ -31,38 +32,30 @@ export interface Dispatcher {
 
 export function createDispatcher(opts: { session: WorkerSession; handlers: Handlers; post(m: FromWorker): void; afterExclusive?(): void }): Dispatcher {
   const { session, handlers, post } = opts;
-  const controllers = new Map<number, AbortController>();
-  let queue: Promise<unknown> = Promise.resolve();
-  const enqueue = <R>(f: () => Promise<R>): Promise<R> => {
-    const run = queue.then(f, f);
-    queue = run.catch(() => {});
-    return run;
-  };
+  const jobs = new JobQueue();
+  // the dispatcher's own queue entries (dropping the model, idle) get ids no request uses
+  let ownId = 0;
+  const enqueue = <R>(f: () => Promise<R>): Promise<R> => jobs.run(--ownId, true, f);
 
   async function runJob<T extends JobType>(id: number, type: T, req: Parameters<JobHandler<T>>[0]): Promise<void> {
-    const ac = new AbortController();
-    controllers.set(id, ac);
     let phase = '';
-    const ctx: JobContext<T> = {
-      session,
-      signal: ac.signal,
-      progress: (p) => post({ kind: 'progress', id, progress: p }),
-      phase: (name) => {
-        phase = name;
-      },
-      report: (event) => post({ kind: 'event', event }),
-    };
-    const start = async () => {
-      if (ac.signal.aborted) throw new DOMException('cancelled', 'AbortError');
-      return (handlers[type] as JobHandler<T>)(req, ctx);
-    };
     try {
-      const result = EXCLUSIVE.has(type) ? await enqueue(start) : await start();
+      const result = await jobs.run(id, EXCLUSIVE.has(type), (signal) => {
+        const ctx: JobContext<T> = {
+          session,
+          signal,
+          progress: (p) => post({ kind: 'progress', id, progress: p }),
+          phase: (name) => {
+            phase = name;
+          },
+          report: (event) => post({ kind: 'event', event }),
+        };
+        return (handlers[type] as JobHandler<T>)(req, ctx);
+      });
       post({ kind: 'result', id, result });
     } catch (e) {
       post({ kind: 'error', id, error: toWireError(e, phase ? `${type}: ${phase}` : type) });
     } finally {
-      controllers.delete(id);
       if (EXCLUSIVE.has(type)) opts.afterExclusive?.();
     }
   }
@@ -70,7 +63,7 @@ export function createDispatcher(opts: { session: WorkerSession; handlers: Handl
   return {
     receive(m) {
       if (m.kind === 'cancel') {
-        controllers.get(m.id)?.abort();
+        jobs.cancel(m.id);
         return;
       }
       void runJob(m.id, m.type, m.req as never);
@@ -79,6 +72,6 @@ export function createDispatcher(opts: { session: WorkerSession; handlers: Handl
       post({ kind: 'event', event: { type: 'device-lost', message: `${DEVICE_LOST_HINT} (${reason}: ${message || 'no details'})` } });
       return enqueue(() => session.dropModel()).catch(() => {});
     },
-    idle: () => queue.then(() => {}),
+    idle: () => enqueue(async () => {}),
   };
 }

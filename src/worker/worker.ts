@@ -14,6 +14,7 @@ import { cacheClearJob, cacheListJob, loadModelJob } from './jobs/model';
 import { pcaJob } from './jobs/pca';
 import { efficiencyJob, stabilityJob } from './jobs/sweeps';
 import { trainJob } from './jobs/train';
+import { watchDeviceLoss } from './job_queue';
 import type { FromWorker, ToWorker, WorkerEvent } from './protocol';
 import { WorkerSession } from './session';
 
@@ -62,15 +63,17 @@ async function watchDevice(): Promise<void> {
   }
   if (!device?.lost) return;
   watching = true;
-  void device.lost.then((info) => {
-    watching = false;
-    // 'destroyed' is a deliberate destroy() (onnxruntime releasing its device), not a failure
-    if (info.reason === 'destroyed') {
-      event({ type: 'log', level: 'warn', message: `WebGPU device destroyed by its owner: ${info.message}` });
-      return;
-    }
-    void dispatcher.deviceLost(info.reason, info.message);
-  });
+  void watchDeviceLoss(
+    device,
+    (info) => {
+      watching = false;
+      void dispatcher.deviceLost(info.reason, info.message);
+    },
+    (message) => {
+      watching = false;
+      event({ type: 'log', level: 'warn', message: `WebGPU device destroyed by its owner: ${message}` });
+    },
+  );
 }
 
 scope.onmessage = (ev: MessageEvent<ToWorker>) => dispatcher.receive(ev.data);

@@ -5,6 +5,7 @@ import { misalignmentRate, type MisalignmentRate } from '../../lab/judge';
 import type { JobRequest } from '../../worker/protocol';
 import { useChat, type EmItem } from '../store/chat';
 import { notify, useLab } from '../store/store';
+import type { HookPoint } from '../../models/hooks';
 import { errorText, isCancelled, lab, track } from './jobs';
 
 export interface ChatVector {
@@ -13,6 +14,7 @@ export interface ChatVector {
   layer: number;
   /** the model it was made for (the worker refuses it for another) */
   modelId: string;
+  hook?: HookPoint;
   label: string;
 }
 
@@ -37,7 +39,7 @@ export async function loadQuestions(): Promise<void> {
 function request(question: string, vector: ChatVector | undefined, g: GenSettings, samples: number): JobRequest<'generate'> {
   return {
     messages: [{ role: 'user', content: question }],
-    vector: vector ? { data: vector.data, alpha: vector.alpha, layer: vector.layer, modelId: vector.modelId } : undefined,
+    vector: vector ? { data: vector.data, alpha: vector.alpha, layer: vector.layer, hook: vector.hook, modelId: vector.modelId } : undefined,
     strength: g.strength,
     maxNewTokens: g.maxNewTokens,
     temperature: g.temperature,

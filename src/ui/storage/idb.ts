@@ -25,4 +25,3 @@ export async function listRuns(): Promise<RunRecord[]> {
 
 export const putRun = (r: RunRecord) => reported(`the run “${r.id}”`, set(r.id, r, runsDb()));
 export const getRun = (id: string) => get<RunRecord>(id, runsDb());
-export const deleteRun = (id: string) => del(id, runsDb());

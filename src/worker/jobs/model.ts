@@ -2,6 +2,7 @@
 // come through the caching fetch (keyed by that commit), so the second load (and a reload without network)
 // reads them from this browser. The previous model stays loaded until the new one's files are all here.
 
+import { hookPointsFor } from '../../models/hooks';
 import { LoadedModel } from '../../models/model';
 import { loadModel } from '../../models/load';
 import { HUB_URL, hubSource } from '../../models/file_source';
@@ -59,6 +60,7 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
     bytesRead: files.bytes,
     fromCache: stats.misses === 0 && stats.hits > 0,
     defaultLayer: req.layerHint ?? Math.floor(cfg.numLayers / 2),
+    hookPoints: hookPointsFor(cfg),
     chatTemplate: tok.hasChatTemplate,
     seconds: (performance.now() - t0) / 1000,
   };
