@@ -154,8 +154,9 @@ export interface Jobs {
   };
   /** train a steering vector on the loaded training (and KL) data */
   train: {
-    req: { runId: string; settings: TrainSettings; resume?: TrainState; init?: Float32Array };
-    progress: { kind: 'step'; step: TrainProgress } | { kind: 'checkpoint'; state: TrainState };
+    /** klEval: measure KL on the first KL rows at each checkpoint (when KL data is loaded), whatever λ is */
+    req: { runId: string; settings: TrainSettings; resume?: TrainState; init?: Float32Array; klEval?: boolean };
+    progress: { kind: 'step'; step: TrainProgress } | { kind: 'checkpoint'; state: TrainState } | { kind: 'klEval'; step: number; kl: number };
     result: { state: TrainState; cancelled: boolean };
   };
   /** SFT loss of held rows at given effective vectors (Fig 4a curves and on-demand points) */

@@ -14,12 +14,32 @@ export interface StudyVector {
   effective: Float32Array;
   norm: number;
   color: string;
+  /** fingerprint of the effective vector: a result made from it is stale once this changes */
+  print: string;
 }
 
-export const RUN_SHORT: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow → no KL' };
+export const RUN_SHORT: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow → remove KL' };
 export const RUN_COLORS: Record<RunSlot, string> = { general: '#d9480f', narrow: '#1971c2', removeKl: '#7048e8' };
 const OTHER_COLORS = ['#2b8a3e', '#c2255c', '#e67700', '#0c8599', '#5f3dc4', '#495057'];
 export const RANDOM_COLOR = '#868e96';
+
+/** FNV-1a over the float32 bits: equal vectors, equal prints; any retraining or rescaling changes it. */
+export function fingerprint(v: Float32Array): string {
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < u.length; i++) {
+    h ^= u[i]!;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${v.length}:${h.toString(36)}`;
+}
+
+/** A library vector's colour follows its id, so it keeps its colour in every chart whatever else is ticked. */
+export function libraryColor(id: string): string {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) >>> 0;
+  return OTHER_COLORS[h % OTHER_COLORS.length]!;
+}
 
 function norm(v: Float32Array): number {
   let s = 0;
@@ -36,13 +56,13 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
     const v = r?.state?.v;
     if (!r || !v || v.length !== d || r.modelRepo !== s.model.info?.repo) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
-    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: norm(eff), color: RUN_COLORS[slot] });
+    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: norm(eff), color: RUN_COLORS[slot], print: fingerprint(eff) });
   }
-  let c = 0;
   for (const id of s.studyIds) {
     const v = s.vectors.find((x) => x.id === id);
     if (!v || v.data.length !== d) continue;
-    out.push({ key: v.id, label: v.name, layer: v.layer, effective: effectiveVector(v), norm: v.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]! });
+    const eff = effectiveVector(v);
+    out.push({ key: v.id, label: v.name, layer: v.layer, effective: eff, norm: v.norm, color: libraryColor(v.id), print: fingerprint(eff) });
   }
   return out;
 }
