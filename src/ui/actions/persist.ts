@@ -30,7 +30,15 @@ export async function keep(what: string, file: string, write: () => Promise<unkn
     const p = storageProblem(e);
     const id = notify('error', `${what[0]!.toUpperCase()}${what.slice(1)} could not be saved: ${p.text}. It stays on this page until you close it; download it to keep it.`, {
       where: 'storage',
-      action: { label: 'Download', run: () => downloadBytes(toJson(payload()), file, 'application/json') },
+      action: {
+        label: 'Download',
+        run: () => {
+          const p = payload();
+          // bytes go as they are (a vector as safetensors, which the library imports again); anything else as JSON
+          if (p instanceof Uint8Array) downloadBytes(p, file);
+          else downloadBytes(toJson(p), file, 'application/json');
+        },
+      },
     });
     open.set(what, id);
     return false;
