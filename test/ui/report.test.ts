@@ -78,6 +78,18 @@ describe('plan and report export', () => {
     expect(Array.from(v!.data, (x) => x * 256)).toEqual(Array.from(steer, (x) => Math.fround(Math.fround(x / 256) * 256)));
   });
 
+  it('gives the general run (λ = 0) its KL on the KL data, measured at its last checkpoint, and never a negative KL', () => {
+    const s = studyState();
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBeUndefined();
+    s.runs.general = { ...s.runs.general!, klEval: [{ step: 1, kl: 0.0123 }] };
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBe(0.0123);
+    // float rounding below zero is reported as 0; a KL measured before the run's last step is not its final KL
+    s.runs.general = { ...s.runs.general!, klEval: [{ step: 1, kl: -1.26e-8 }] };
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBe(0);
+    s.runs.general = { ...s.runs.general!, klEval: [{ step: 0, kl: 0.5 }] };
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBeUndefined();
+  });
+
   it('refuses bad JSON with the file and field named', () => {
     expect(() => parseLabJson('{"runs": ', 'a.json')).toThrow(/a\.json is not valid JSON/);
     const report = reportFromState(studyState(), {});
