@@ -5,13 +5,27 @@ import { misalignmentRate, type MisalignmentRate } from '../../lab/judge';
 import type { JobRequest } from '../../worker/protocol';
 import { useChat, type EmItem } from '../store/chat';
 import { notify, useLab } from '../store/store';
+import { fingerprint } from '../lib/study';
+import type { ResultBasis } from '../store/types';
 import { errorText, isCancelled, lab, track } from './jobs';
+import { saveResult } from './results';
 
 export interface ChatVector {
   data: Float32Array;
   alpha: number;
   layer: number;
   label: string;
+  /** the vector's colour in every chart */
+  color?: string;
+}
+
+/** What answers are made with: the model, the vector (by name and fingerprint) and the generation settings. */
+export function chatBasis(vector: ChatVector | undefined, g: GenSettings, extra: Record<string, number | string> = {}): ResultBasis {
+  return {
+    model: useLab.getState().model.info?.repo ?? '',
+    vectors: vector ? { [vector.label]: { label: vector.label, print: `${vector.alpha}:${fingerprint(vector.data)}` } } : {},
+    settings: { strength: g.strength, 'max new tokens': g.maxNewTokens, temperature: g.temperature, 'top-p': g.topP, seed: g.seed, ...extra },
+  };
 }
 
 export interface GenSettings {
@@ -48,7 +62,7 @@ function request(question: string, vector: ChatVector | undefined, g: GenSetting
 /** One question, answered without and with the vector, streamed into the two columns. */
 export async function ask(question: string, vector: ChatVector | undefined, g: GenSettings): Promise<void> {
   if (!question.trim()) return;
-  useChat.setState({ answers: { unsteered: [''], steered: [''] }, asked: question });
+  useChat.setState({ answers: { unsteered: [''], steered: [''] }, asked: question, basis: chatBasis(vector, g) });
   for (const variant of ['unsteered', 'steered'] as const) {
     const v = variant === 'steered' ? vector : undefined;
     if (variant === 'steered' && !vector) {
@@ -61,6 +75,7 @@ export async function ask(question: string, vector: ChatVector | undefined, g: G
         view: (p) => ({ fraction: p.tokens / g.maxNewTokens, detail: `${p.tokens} tokens` }),
       });
       useChat.setState((s) => ({ answers: { ...s.answers, [variant]: res.samples } }));
+      await saveResult('chat');
     } catch (e) {
       if (isCancelled(e)) return;
     }
@@ -71,7 +86,7 @@ export async function ask(question: string, vector: ChatVector | undefined, g: G
 export async function generateEm(vector: ChatVector, g: GenSettings, samples: number): Promise<void> {
   const { questions } = useChat.getState();
   if (!questions.length) return void notify('error', 'The EM questions are not loaded (see the message in the Chat panel).');
-  useChat.setState({ em: [] });
+  useChat.setState({ em: [], basis: chatBasis(vector, g, { samples }) });
   const total = questions.length * 2;
   let done = 0;
   try {
@@ -83,6 +98,7 @@ export async function generateEm(vector: ChatVector, g: GenSettings, samples: nu
         done++;
         const items: EmItem[] = res.samples.map((answer) => ({ qid: q.id, question: q.question, variant, answer }));
         useChat.setState((s) => ({ em: [...s.em, ...items] }));
+        await saveResult('chat');
       }
     }
   } catch (e) {
@@ -99,6 +115,7 @@ export async function judgeEm(): Promise<void> {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} answers` }),
     });
     useChat.setState({ em: em.map((x, i) => ({ ...x, ...res.scores[i] })) });
+    await saveResult('chat');
   } catch (e) {
     if (!isCancelled(e)) throw e;
   }
@@ -106,6 +123,7 @@ export async function judgeEm(): Promise<void> {
 
 export function labelEm(index: number, misaligned: boolean | undefined): void {
   useChat.setState((s) => ({ em: s.em.map((x, i) => (i === index ? { ...x, label: misaligned } : x)) }));
+  saveResult('chat', true);
 }
 
 /** EM rate per variant: from judge scores where present, else from the user's labels. */

@@ -14,7 +14,7 @@ export interface Trace {
   mode?: 'lines' | 'markers' | 'lines+markers' | 'text';
   type?: 'scatter' | 'bar';
   line?: { color?: string; dash?: 'solid' | 'dash' | 'dot'; width?: number };
-  marker?: { color?: string; size?: number; symbol?: string };
+  marker?: { color?: string | string[]; size?: number; symbol?: string };
   error_y?: { type: 'data'; array: number[]; visible: boolean; color?: string; thickness?: number };
   fill?: 'tonexty' | 'none';
   fillcolor?: string;
