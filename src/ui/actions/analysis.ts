@@ -14,7 +14,7 @@ import { basisNow, saveResult, staleness } from './results';
 
 function need(list: StudyVector[]): boolean {
   if (list.length) return true;
-  notify('error', 'No vectors to analyse: train a run (Train panel) or tick library vectors for this model.');
+  notify('error', 'No vectors to analyse: train a run (Train panel) or tick library vectors for this model.', { until: (s) => studyVectors(s).length > 0 });
   return false;
 }
 
@@ -349,7 +349,7 @@ export async function runPca(slots: RunSlot[], k = 5): Promise<void> {
     .map((slot) => ({ slot, r: s.runs[slot] }))
     .filter((x) => x.r?.state?.checkpoints.length && x.r.modelRepo === s.runs[slots[0]!]?.modelRepo)
     .map((x) => ({ name: x.slot, checkpoints: x.r!.state!.checkpoints.map((c) => c.v), last: x.r!.state!.checkpoints.at(-1)!.v, label: x.slot }));
-  if (!runs.length) return void notify('error', 'No checkpoints yet: train at least one run (a checkpoint is kept every few steps).');
+  if (!runs.length) return void notify('error', 'No checkpoints yet: train at least one run (a checkpoint is kept every few steps).', { until: (st) => Object.values(st.runs).some((r) => r?.state?.checkpoints.length) });
   try {
     const res = await track('pca', 'PCA of trajectories', 'pca', { runs: runs.map(({ name, checkpoints }) => ({ name, checkpoints })), k });
     const basis: ResultBasis = {

@@ -14,7 +14,7 @@ export function setDataForm(patch: Partial<DataForm>): void {
   // a typed URL replaces the ticked presets: say so once, when it starts to
   if (patch.trainUrl?.trim() && !before.trainUrl.trim() && before.trainPresets.length) {
     const names = before.trainPresets.map((p) => DATASET_PRESETS[p]?.label ?? p).join(', ');
-    notify('info', `The URL replaces the ticked preset${before.trainPresets.length === 1 ? '' : 's'} (${names}); clear the URL to use ${before.trainPresets.length === 1 ? 'it' : 'them'} again.`, { where: 'Data' });
+    notify('info', `The URL replaces the ticked preset${before.trainPresets.length === 1 ? '' : 's'} (${names}); clear the URL to use ${before.trainPresets.length === 1 ? 'it' : 'them'} again.`, { where: 'Data', until: (s) => !s.dataForm.trainUrl.trim() });
   }
   const { trainUrl: _u, ...keep } = useLab.getState().dataForm;
   void _u;

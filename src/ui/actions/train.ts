@@ -128,12 +128,12 @@ async function keepOldVector(old: RunRecord): Promise<string | null> {
 export async function startRun(slot: RunSlot, opts: { confirm?: (text: string) => boolean } = {}): Promise<void> {
   const s = useLab.getState();
   const info = s.model.info;
-  if (s.model.status !== 'ready' || !info) return void notify('error', 'Load a model first (Model panel).');
-  if (s.data.train.status !== 'ready') return void notify('error', 'Load training data first (Data panel).');
+  if (s.model.status !== 'ready' || !info) return void notify('error', 'Load a model first (Model panel).', { until: (x) => x.model.status === 'ready' });
+  if (s.data.train.status !== 'ready') return void notify('error', 'Load training data first (Data panel).', { until: (x) => x.data.train.status === 'ready' });
   let init: Float32Array | undefined;
   if (slot === 'removeKl') {
     const narrow = s.runs.narrow;
-    if (!narrow?.state || narrow.status !== 'done') return void notify('error', 'The remove-KL continuation starts from a finished narrow run: train the narrow vector first.');
+    if (!narrow?.state || narrow.status !== 'done') return void notify('error', 'The remove-KL continuation starts from a finished narrow run: train the narrow vector first.', { until: (x) => x.runs.narrow?.status === 'done' });
     init = narrow.state.v;
   }
   const old = s.runs[slot];
@@ -148,7 +148,7 @@ export async function startRun(slot: RunSlot, opts: { confirm?: (text: string) =
   if (useLab.getState().data.kl.status !== 'ready' && s.dataForm.klPresets.length) {
     if (!(await loadData('kl', klSources(s.dataForm))) && slot === 'narrow') return;
   }
-  if (slot === 'narrow' && useLab.getState().data.kl.status !== 'ready') return void notify('error', 'The narrow run needs KL data: tick at least one KL dataset in the Data panel.');
+  if (slot === 'narrow' && useLab.getState().data.kl.status !== 'ready') return void notify('error', 'The narrow run needs KL data: tick at least one KL dataset in the Data panel.', { until: (x) => x.data.kl.status === 'ready' });
   const f = useLab.getState().trainForm;
   const now = new Date().toISOString();
   const st = useLab.getState();

@@ -81,6 +81,8 @@ export interface Notice {
   text: string;
   where?: string;
   action?: { label: string; run: () => void };
+  /** the notice goes away by itself once this holds (its cause is gone: the model loaded, the data arrived) */
+  until?: (s: never) => boolean;
 }
 
 export interface ModelState {
