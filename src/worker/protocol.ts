@@ -139,7 +139,7 @@ export interface Jobs {
   cacheList: {
     req: Record<string, never>;
     progress: never;
-    result: { repos: { repo: string; files: number; bytes: number }[] };
+    result: { repos: { repo: string; files: number; bytes: number; /** a model repository (not dataset files) */ model: boolean }[] };
   };
   cacheClear: {
     req: { repo?: string };

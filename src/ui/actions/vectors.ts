@@ -82,7 +82,9 @@ export async function importShareFromLocation(offerModel: (repo: string) => void
   try {
     vec = decodeShareFragment(hash);
   } catch (e) {
-    notify('error', `This share link could not be opened: ${errorText(e)}. Nothing in your library was changed.`, { where: 'share link' });
+    // one plain sentence: the reason without the parser's "share link:" prefix
+    const why = errorText(e).replace(/^share link:\s*/i, '').replace(/\.$/, '');
+    notify('error', `This share link could not be opened (${why}), and nothing in your library was changed.`);
     return null;
   }
   const [stored] = await importVectors([vec], `shared link (${shareEncodingOf(hash)})`);

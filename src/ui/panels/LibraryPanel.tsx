@@ -39,9 +39,15 @@ function useCaughtError(): [string | undefined, (f: () => void) => void] {
   return [err, run];
 }
 
+/** The llama.cpp command line that applies an exported control vector at its layer. */
+export function llamaCommand(file: string, layer: number, scale = 1): string {
+  return `llama-cli -m model.gguf --control-vector-scaled ${file} ${scale} --control-vector-layer-range ${layer} ${layer}`;
+}
+
 function VectorRow({ v }: { v: StoredVector }) {
   const [name, setName] = useState(v.name);
   const [link, setLink] = useState<ReturnType<typeof shareLink> | null>(null);
+  const [exported, setExported] = useState<string | null>(null);
   const [err, exporting] = useCaughtError();
   const loaded = useLab((s) => s.model.info?.repo);
   return (
@@ -59,7 +65,7 @@ function VectorRow({ v }: { v: StoredVector }) {
         <button className="btn small" data-testid="share-vector" onClick={() => exporting(() => setLink(shareLink(v)))}>
           Share link
         </button>
-        <button className="btn small ghost" data-testid="export-gguf" onClick={() => exporting(() => downloadBytes(ggufBytes(v, modelTypeFor(v)), `${fileStem(v.name)}.gguf`))}>
+        <button className="btn small ghost" data-testid="export-gguf" onClick={() => exporting(() => (downloadBytes(ggufBytes(v, modelTypeFor(v)), `${fileStem(v.name)}.gguf`), setExported(`${fileStem(v.name)}.gguf`)))}>
           GGUF
         </button>
         <button className="btn small ghost" data-testid="export-safetensors" onClick={() => exporting(() => downloadBytes(safetensorsBytes(v), `${fileStem(v.name)}.safetensors`))}>
@@ -84,6 +90,15 @@ function VectorRow({ v }: { v: StoredVector }) {
             {link.encoding === 'f16' ? 'f16' : 'int8 + scale (the f16 link would pass 8 KB)'} · {(link.chars / 1024).toFixed(1)} KB · the vector travels in the #fragment, which is never sent to a server
           </span>
         </div>
+      ) : null}
+      {exported ? (
+        <Message kind="success" testId="export-confirmation">
+          Saved <code>{exported}</code>, a llama.cpp control vector for layer {v.layer} (α·v, strength 1 = as trained). Use it with the same model in GGUF form:
+          <pre className="command" data-testid="llama-command">{llamaCommand(exported, v.layer)}</pre>
+          <span className="muted small">
+            --control-vector-scaled FILE SCALE adds SCALE × the vector; the layer range keeps it on layer {v.layer} only. <button className="btn small ghost" onClick={() => setExported(null)}>Close</button>
+          </span>
+        </Message>
       ) : null}
       {err ? <Message kind="error">{err}</Message> : null}
     </li>

@@ -89,19 +89,20 @@ function ModelInfoCard() {
 function CacheCard() {
   const [repos, setRepos] = useState<{ repo: string; files: number; bytes: number }[] | null>(null);
   const status = useLab((s) => s.model.status);
-  const refresh = () => lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos), () => setRepos([]));
+  // models only: dataset files are cached too, but they are not what this card is for
+  const refresh = () => lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos.filter((x) => x.model)), () => setRepos([]));
   useEffect(() => {
     void refresh();
   }, [status]);
   return (
     <Card title="Cached in this browser" aside={<button className="btn small ghost" onClick={() => void refresh()}>Refresh</button>}>
-      {!repos ? <p className="muted">…</p> : repos.length === 0 ? <p className="muted">Nothing cached yet. Loaded models and datasets are kept here so that a reload works offline.</p> : (
+      {!repos ? <p className="muted">…</p> : repos.length === 0 ? <p className="muted">No models cached yet. A loaded model is kept in this browser so that a reload works offline.</p> : (
         <table className="table">
           <tbody>
             {repos.map((r) => (
               <tr key={r.repo}>
                 <td><code>{r.repo}</code></td>
-                <td>{r.files} files</td>
+                <td>{r.files} file{r.files === 1 ? '' : 's'}</td>
                 <td>{formatBytes(r.bytes)}</td>
                 <td>
                   <button className="btn small ghost" onClick={() => void lab().call('cacheClear', { repo: r.repo }).promise.then(refresh)}>
