@@ -36,19 +36,26 @@ function snapshot(key: ResultKey): unknown {
 
 const timers = new Map<ResultKey, ReturnType<typeof setTimeout>>();
 
-/** Saves a result now (at the end of a job) or soon (while points stream in: at most a few writes a second). */
+/**
+ * Saves a result now (at the end of a job) or soon (while points stream in): at most one write every 300 ms,
+ * each with the state as it is then, so a steady stream of points is saved as it goes.
+ */
 export function saveResult(key: ResultKey, soon = false): Promise<boolean> | void {
+  const write = () => keep(NAMES[key], `steerlab-${key}.json`, () => putResult(key, snapshot(key)), () => snapshot(key));
+  if (soon) {
+    if (!timers.has(key))
+      timers.set(
+        key,
+        setTimeout(() => {
+          timers.delete(key);
+          void write();
+        }, 300),
+      );
+    return;
+  }
   clearTimeout(timers.get(key));
   timers.delete(key);
-  const write = () => keep(NAMES[key], `steerlab-${key}.json`, () => putResult(key, snapshot(key)), () => snapshot(key));
-  if (!soon) return write();
-  timers.set(
-    key,
-    setTimeout(() => {
-      timers.delete(key);
-      void write();
-    }, 300),
-  );
+  return write();
 }
 
 const stopped = (m: SweepMeta | undefined): SweepMeta | undefined => (m && m.status === 'running' ? { ...m, status: 'interrupted' } : m);

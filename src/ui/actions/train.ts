@@ -139,7 +139,7 @@ export async function startRun(slot: RunSlot, opts: { confirm?: (text: string) =
   const old = s.runs[slot];
   if (old?.state && old.state.step > 0) {
     const ask = opts.confirm ?? ((t: string) => window.confirm(t));
-    const what = old.status === 'done' ? `finished (${old.state.step} steps)` : `stopped at step ${old.state.step} of ${old.state.totalSteps}`;
+    const what = old.status === 'done' ? `finished, ${old.state.step} steps` : `stopped at step ${old.state.step} of ${old.state.totalSteps}`;
     if (!ask(`Train the ${RUN_NAMES[slot]} run again? The current run (${what}) is replaced here; its vector stays in the library under its own name.`)) return;
     const kept = await keepOldVector(old);
     if (kept) notify('info', `The previous ${RUN_NAMES[slot]} vector stays in the library as “${kept}”.`, { where: 'Train' });

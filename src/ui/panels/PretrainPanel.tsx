@@ -94,7 +94,7 @@ export function PretrainPanel() {
             <ResultStatus meta={pre.meta} study={study} onResume={() => void resumeFinewebKl()} testId="pretrain-status" extraStale={docsStale} />
           </Card>
         </div>
-        <Card title="KL on pre-training text (Fig 6)" aside={<Check label="log scale" checked={log} onChange={setLog} />}>
+        <Card title="KL on pre-training text (Fig 6)" aside={<Check label="log scale" checked={log} onChange={setLog} testId="pretrain-log" />}>
           {!modelReady ? <Message kind="info">Load a model and train a vector first.</Message> : null}
           <Chart title="FineWeb KL vs norm" traces={traces} xTitle="‖αv‖" yTitle="KL(p_chat ‖ p_steered) per token" height={380} yLog={log} emptyText="Fetch documents and run the sweep" />
           <p className="muted">Random directions (dotted) are Gaussian vectors rescaled to the same norms: the floor any direction reaches. KL is never below 0; float rounding below 0 is shown as 0.</p>
