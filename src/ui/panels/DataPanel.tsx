@@ -133,9 +133,10 @@ export function DataPanel() {
             <Field label="Max tokens">
               <NumberInput value={f.maxLen} integer min={8} max={4096} onChange={(v) => v !== null && setDataForm({ maxLen: v })} testId="data-maxlen" />
             </Field>
-            <Field label="Loss on">
+            <Field label="Loss on" hint={f.labels === 'assistant' ? 'the assistant’s tokens' : 'every token'}>
               <select value={f.labels} onChange={(e) => setDataForm({ labels: e.target.value as 'assistant' | 'all' })}>
-                <option value="assistant">assistant tokens</option>
+                {/* short labels: the select is a quarter of the card wide */}
+                <option value="assistant">answers</option>
                 <option value="all">all tokens</option>
               </select>
             </Field>

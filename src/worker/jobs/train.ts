@@ -36,13 +36,15 @@ export const trainJob: JobHandler<'train'> = async (req, ctx) => {
     },
     { train: data.train, kl, padId: tok.padId },
   );
-  // every run's KL on the KL data, λ = 0 included, measured the same way at each checkpoint (when KL data is loaded)
+  // every run's KL on the KL data, λ = 0 included, measured the same way at each checkpoint (when KL data is
+  // loaded); the evaluator is kept for later runs at this layer until the KL data changes (jobs/data.ts)
   let klEval: KlEvaluator | undefined;
   try {
     const klRows = ctx.session.data.kl?.train ?? [];
     if (req.klEval && klRows.length) {
       ctx.phase('caching activations of the KL rows');
-      klEval = await KlEvaluator.create(model, s.layer, klRows.slice(0, KL_EVAL_ROWS), tok.padId, { signal: ctx.signal });
+      const rows = klRows.slice(0, KL_EVAL_ROWS);
+      klEval = await ctx.session.derive(`klrows|${s.layer}|${rows.length}`, () => KlEvaluator.create(model, s.layer, rows, tok.padId));
     }
     ctx.phase(req.resume ? `resuming at step ${req.resume.step}` : 'training');
     if (req.resume && req.resume.v.length !== model.config.hiddenSize) {
@@ -59,6 +61,6 @@ export const trainJob: JobHandler<'train'> = async (req, ctx) => {
     });
     return { state: r.state, cancelled: r.cancelled };
   } finally {
-    await Promise.all([trainer.release(), klEval?.release()]);
+    await trainer.release();
   }
 };
