@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ARTIFACTS_DIR, buildApp, serveApp, type AppServers } from './harness/app';
 import { CHROMIUM_PATH, launchChromium, type HarnessBrowser } from './harness/chromium';
 
@@ -114,6 +114,8 @@ describe.skipIf(skip)('a lab a student can trust', () => {
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
   });
 
+  beforeEach((ctx) => log(ctx.task.name));
+
   afterAll(async () => {
     if (browser && process.env.E2E_LOGS) console.log(browser.logs.join('\n'));
     await browser?.close();
@@ -121,7 +123,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('checks the training settings against the data and offers a fix', async () => {
-    log('checks the training settings against the data and offers a fix');
     await page.goto(servers.appUrl({ model: REPO }));
     await page.waitForSelector('[data-testid=device-banner][data-backend]', { timeout: 60_000 });
     await loadModelAndData(page, 12);
@@ -143,7 +144,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('measures the general run (λ = 0) on the KL data at its checkpoints', async () => {
-    log('measures the general run (λ = 0) on the KL data at every checkpoint');
     await page.click('[data-testid=train-general]');
     await runDone(page, 'general');
     const ev = await state<{ step: number; kl: number }[]>(page, 's.runs.general.klEval');
@@ -157,7 +157,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('"Train again" asks first, and keeps the old vector in the library under its own name', async () => {
-    log('"Train again" asks first, and keeps the old vector in the library under its own name');
     const before = await state<{ id: string; name: string }[]>(page, 's.vectors.map((v) => ({ id: v.id, name: v.name }))');
     expect(before).toHaveLength(1);
     // saying no changes nothing
@@ -182,7 +181,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('resumes a run on the data it trained on after the Data form changed', async () => {
-    log('resumes a run on the data it trained on after the Data form changed');
     await fill(page, 'train-steps', '6');
     await fill(page, 'train-checkpoint', '2');
     await fill(page, 'train-klbatch', '1');
@@ -213,7 +211,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('keeps a stability sweep through a reload mid-sweep, marks it interrupted and resumes it', async () => {
-    log('keeps a stability sweep through a reload mid-sweep, marks it interrupted and resumes it');
     await openPanel(page, 'stability');
     await fill(page, 'stability-rows', '1');
     await fill(page, 'stability-seeds', '3');
@@ -246,7 +243,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('says a full quota plainly, offers the unsaved result as a download, and clears the notice once it saves', async () => {
-    log('says a full quota plainly, offers the unsaved result as a download, and clears the notice once it saves');
     await page.evaluate(() => {
       const w = window as unknown as { __put: typeof IDBObjectStore.prototype.put };
       w.__put = IDBObjectStore.prototype.put;
@@ -280,7 +276,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('never shows a KL below 0, on a linear or a log axis', async () => {
-    log('never shows a KL below 0, on a linear or a log axis');
     // a saved FineWeb result with float noise below zero at norm 0, as a float32 softmax can give
     const curves = { general: [{ norm: 0, kl: -1.26e-8 }, { norm: 1, kl: 0.012 }, { norm: 2, kl: 0.05 }] };
     await page.evaluate(async (curves) => {
@@ -308,7 +303,8 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('runs the guide’s steps in a row without one undoing another, listing what each changed', async () => {
-    log('runs the guide’s steps in a row without one undoing another, listing what each changed');
+    // (runs alone too: `-t guide`)
+    if (!page.url().startsWith('http')) await page.goto(servers.appUrl({ model: REPO }));
     await loadModelAndData(page, 12);
     await openPanel(page, 'guide');
     await page.click('[data-testid=guide-quick]');
@@ -334,7 +330,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('tells a browser that refuses storage what that means, and still opens', async () => {
-    log('tells a browser that refuses storage what that means, and still opens');
     const fresh = await launchChromium();
     try {
       const p = await fresh.newPage();
@@ -355,7 +350,6 @@ describe.skipIf(skip)('a lab a student can trust', () => {
   });
 
   it('leaves no page errors behind', () => {
-    log('leaves no page errors behind');
     expect(browser.logs.filter((l) => l.startsWith('[pageerror]'))).toEqual([]);
   });
 });

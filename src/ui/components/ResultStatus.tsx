@@ -40,7 +40,7 @@ export function ResultStatus({ meta, study, onResume, testId, extraStale = [] }:
         </Message>
       ) : null}
       <p className="muted small">
-        {meta.status === 'done' ? 'Saved in this browser' : 'Saved so far'}: {meta.total} points on {Object.values(meta.basis.vectors).map((v) => v.label).join(', ')}
+        {meta.status === 'done' ? `Saved in this browser: ${meta.total} points` : `Saved so far: ${meta.done} of ${meta.total} points`} on {Object.values(meta.basis.vectors).map((v) => v.label).join(', ')}
         {settings ? ` (${settings})` : ''}, {meta.basis.model}, {new Date(meta.updatedAt).toLocaleString()}.
       </p>
     </div>

@@ -66,7 +66,7 @@ export function EfficiencyPanel() {
             <Field label="Rows evaluated">
               <NumberInput value={rows} integer min={1} onChange={(v) => v !== null && setRows(v)} testId="efficiency-rows" />
             </Field>
-            <p className="muted small" data-testid="efficiency-cost">Cost: {costText(study.length * EFFICIENCY_SCALES.length, getTiming(timingKey('efficiency', repo, rows)))}</p>
+            {study.length ? <p className="muted small" data-testid="efficiency-cost">Cost: {costText(study.length * EFFICIENCY_SCALES.length, getTiming(timingKey('efficiency', repo, rows)))}</p> : null}
             <button className="btn primary" data-testid="run-efficiency" disabled={!ready || !study.length || !!busy} onClick={() => void runEfficiency(rows)}>
               Run efficiency sweep
             </button>

@@ -93,8 +93,7 @@ async function loadStepData(): Promise<string> {
   return `Loaded the training data: ${useLab.getState().data.train.label}.`;
 }
 
-function Changes({ id }: { id: string }) {
-  const [changes] = useSticky<string[] | null>(`guide.changed.${id}`, null);
+function Changes({ id, changes }: { id: string; changes: string[] | null }) {
   if (!changes) return null;
   return (
     <Message kind="info" testId={`guide-changes-${id}`}>
@@ -110,7 +109,7 @@ function Changes({ id }: { id: string }) {
 }
 
 function QuickStart() {
-  const [, setQuick] = useSticky<string[] | null>('guide.changed.quick', null);
+  const [quickChanges, setQuick] = useSticky<string[] | null>('guide.changed.quick', null);
   const run = (p: Prefill) => {
     const changed = applyPrefill(p);
     setQuick(changed);
@@ -139,14 +138,14 @@ function QuickStart() {
         </button>
       </div>
       <p className="muted">The quick look raises the learning rate to 1e-3 so the vector gets somewhere in 40 steps; the paper uses 1e-4. The figure steps below keep whichever you chose.</p>
-      <Changes id="quick" />
+      <Changes id="quick" changes={quickChanges} />
     </Card>
   );
 }
 
 function StepCard({ s, i }: { s: Step; i: number }) {
   const id = s.fig.replace(/\s/g, '');
-  const [, setChanged] = useSticky<string[] | null>(`guide.changed.${id}`, null);
+  const [changes, setChanged] = useSticky<string[] | null>(`guide.changed.${id}`, null);
   return (
     <li className="step">
       <div className="step-num">{i + 1}</div>
@@ -176,7 +175,7 @@ function StepCard({ s, i }: { s: Step; i: number }) {
           </button>
           <span className="muted">Needs {s.needs}.</span>
         </div>
-        <Changes id={id} />
+        <Changes id={id} changes={changes} />
       </Card>
     </li>
   );

@@ -86,7 +86,7 @@ export function PretrainPanel() {
                 <NumberInput value={maxTokens} integer min={2} max={4096} onChange={(v) => v !== null && setMaxTokens(v)} testId="fineweb-maxtokens" />
               </Field>
             </div>
-            <p className="muted small" data-testid="fineweb-cost">Cost: {costText((study.length + seeds) * points, getTiming(timingKey('finewebKl', repo, `${pre.docs?.count ?? 0}x${maxTokens}`)))}</p>
+            {study.length ? <p className="muted small" data-testid="fineweb-cost">Cost: {costText((study.length + seeds) * points, getTiming(timingKey('finewebKl', repo, `${pre.docs?.count ?? 0}x${maxTokens}`)))}</p> : null}
             <button className="btn primary" data-testid="run-fineweb-kl" disabled={!modelReady || !pre.docs || !study.length || !!busy} onClick={() => void runFinewebKl({ points, randomSeeds: seeds, maxTokens })}>
               Run KL sweep
             </button>

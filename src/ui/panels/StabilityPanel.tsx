@@ -78,7 +78,7 @@ export function StabilityPanel() {
               </Field>
             </div>
             <p className="muted">The paper's grid: ε = 0.01, 0.05, 0.1, then steps of 0.1 up to 1.</p>
-            <p className="muted small" data-testid="stability-cost">Cost: {costText(study.length * STABILITY_EPS.length, getTiming(timingKey('stability', repo, `${rows}x${seeds}`)))}</p>
+            {study.length ? <p className="muted small" data-testid="stability-cost">Cost: {costText(study.length * STABILITY_EPS.length, getTiming(timingKey('stability', repo, `${rows}x${seeds}`)))}</p> : null}
             <button className="btn primary" data-testid="run-stability" disabled={!ready || !study.length || !!busy} onClick={() => void runStability(rows, seeds)}>
               Run stability sweep
             </button>
