@@ -9,10 +9,12 @@ const loadPlotly = () => (plotly ??= import('plotly.js-dist-min').then((m) => m.
 
 export interface Trace {
   x: (number | string)[];
-  y: number[];
+  y: (number | string)[];
   name?: string;
   mode?: 'lines' | 'markers' | 'lines+markers' | 'text';
   type?: 'scatter' | 'bar';
+  /** 'h': horizontal bars (y holds the names) */
+  orientation?: 'h' | 'v';
   line?: { color?: string; dash?: 'solid' | 'dash' | 'dot'; width?: number };
   marker?: { color?: string | string[]; size?: number; symbol?: string };
   error_y?: { type: 'data'; array: number[]; visible: boolean; color?: string; thickness?: number };
@@ -50,7 +52,7 @@ export function integerTickStep(span: number): number {
 export function forLogAxis(traces: Trace[]): { traces: Trace[]; dropped: number } {
   let dropped = 0;
   const out = traces.map((t) => {
-    const keep = t.y.map((y) => Number.isFinite(y) && y > 0);
+    const keep = t.y.map((y) => typeof y === 'number' && Number.isFinite(y) && y > 0);
     const n = keep.filter((k) => !k).length;
     if (!n) return t;
     dropped += n;

@@ -17,7 +17,8 @@ import { fmt } from '../lib/format';
 import { formsFromPlan, planFromState, reportFromState } from '../lib/report';
 import { ggufBytes, readVectorFile, safetensorsBytes } from '../lib/vector_files';
 import { notify, setPanel, useLab } from '../store/store';
-import type { StoredVector } from '../store/types';
+import type { RunSlot, StoredVector } from '../store/types';
+import { libraryColor, RUN_COLORS } from '../lib/study';
 
 function modelTypeFor(v: StoredVector): string {
   const info = useLab.getState().model.info;
@@ -187,8 +188,29 @@ function ExportCard() {
   );
 }
 
+/** Long names wrap at word boundaries (about 40 characters a line) instead of being cut. */
+function wrapName(name: string, width = 40): string {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of name.split(' ')) {
+    if (cur && (cur + ' ' + w).length > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  lines.push(cur);
+  return lines.join('<br>');
+}
+
+/** A run's vector in its run's colour, any other in the colour its id gives it everywhere. */
+function colorOfVector(v: StoredVector, runs: ReturnType<typeof useLab.getState>['runs']): string {
+  const slot = (Object.keys(runs) as RunSlot[]).find((k) => runs[k]?.vectorId === v.id);
+  return slot ? RUN_COLORS[slot] : libraryColor(v.id);
+}
+
 export function LibraryPanel() {
   const vectors = useLab((s) => s.vectors);
+  const runs = useLab((s) => s.runs);
   return (
     <div className="panel" data-testid="panel-library">
       <PanelHead title="Vector library" lead="Every vector you trained or imported, kept in this browser. Share one as a link, or take it to llama.cpp as a GGUF control vector." />
@@ -201,10 +223,21 @@ export function LibraryPanel() {
           {vectors.length ? (
             <Chart
               title="Norms in the library"
-              traces={[{ x: vectors.map((v, i) => `${i + 1}. ${v.name.length > 24 ? `${v.name.slice(0, 23)}…` : v.name}`), y: vectors.map((v) => v.norm), type: 'bar', name: '‖αv‖', marker: { color: '#5c7cfa' }, hovertemplate: '%{x}: %{y:.3f}<extra></extra>' }]}
-              xTitle=""
-              yTitle="‖αv‖"
-              height={160}
+              // horizontal bars: whole names, never clipped (long ones wrap); each vector in its own colour, as in every chart
+              traces={[
+                {
+                  y: vectors.map((v, i) => `${i + 1}. ${wrapName(v.name)}`).reverse(),
+                  x: vectors.map((v) => v.norm).reverse(),
+                  type: 'bar',
+                  orientation: 'h',
+                  name: '‖αv‖',
+                  marker: { color: vectors.map((v) => colorOfVector(v, runs)).reverse() },
+                  hovertemplate: '%{y}: %{x:.3f}<extra></extra>',
+                },
+              ]}
+              xTitle="‖αv‖"
+              yTitle=""
+              height={60 + 34 * vectors.length}
             />
           ) : null}
           {vectors.length === 0 ? <p className="muted">Empty. Train a run, open a share link, or import a file.</p> : null}
