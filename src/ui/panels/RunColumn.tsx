@@ -36,7 +36,9 @@ export function RunColumn({ slot, blurb }: { slot: RunSlot; blurb: string }) {
     const kl: Trace[] = [];
     if (run && run.settings.lambdaKl > 0) kl.push({ x: steps, y: h.map((r) => klShown(r.kl)), name: 'KL of the training batch', mode: 'lines', line: { color } });
     const ev = run?.klEval ?? [];
-    if (ev.length) kl.push({ x: ev.map((e) => e.step), y: ev.map((e) => klShown(e.kl)), name: 'KL on the first KL rows (checkpoints)', mode: 'lines+markers', line: { color, dash: 'dot' }, marker: { color, size: 6 } });
+    // a checkpoint after k updates holds the vector step k + 1 starts from: drawn there, it lines up with the
+    // batch KL, loss and norm measured at that same vector (the last one, after the final step, is the saved vector)
+    if (ev.length) kl.push({ x: ev.map((e) => e.step + 1), y: ev.map((e) => klShown(e.kl)), name: 'KL on the first KL rows (checkpoint vectors)', mode: 'lines+markers', line: { color, dash: 'dot' }, marker: { color, size: 6 } });
     const norm: Trace[] = [{ x: steps, y: h.map((r) => r.norm), name: '‖αv‖', mode: 'lines', line: { color } }];
     return { loss, kl, norm };
   }, [h, run, color]);
@@ -78,7 +80,7 @@ export function RunColumn({ slot, blurb }: { slot: RunSlot; blurb: string }) {
             ...(run && run.settings.lambdaKl > 0 ? ([['KL (batch)', fmtKl(last.kl, 5)], ['λ', fmt(run.settings.lambdaKl)]] as [string, string][]) : []),
             ['‖αv‖', <span data-testid={`run-norm-${slot}`}>{fmt(last.norm, 3)}</span>],
             ['lr', fmt(last.lr)],
-            ...(klEval ? ([[`KL on KL data (step ${klEval.step})`, <span data-testid={`run-kleval-${slot}`}>{fmtKl(klEval.kl, 5)}</span>]] as [string, JSX.Element][]) : []),
+            ...(klEval ? ([[`KL on KL data (after step ${klEval.step})`, <span data-testid={`run-kleval-${slot}`}>{fmtKl(klEval.kl, 5)}</span>]] as [string, JSX.Element][]) : []),
             ...(fin !== undefined && run?.status === 'done' ? ([['final ‖αv‖', fmt(fin, 3)]] as [string, string][]) : []),
             ...(job && Number.isFinite(last.etaSec) ? ([['ETA', formatDuration(last.etaSec)], ['tokens/s', fmt(last.tokensPerSec, 0)]] as [string, string][]) : []),
           ]}
