@@ -90,7 +90,8 @@ export function Chart({ title, traces: given, xTitle, yTitle, height = 300, yLog
           font: { family: 'Inter, system-ui, sans-serif', size: 12, color: '#343a40' },
           // 'power' writes 2×10⁻⁸, never Plotly's SI "20n"; integer axes tick at whole numbers only
           xaxis: { title: { text: xTitle }, gridcolor: '#eceff3', zeroline: false, automargin: true, exponentformat: 'power', ...(xStep ? { tick0: 0, dtick: xStep, tickformat: 'd' } : {}) },
-          yaxis: { title: { text: yTitle }, gridcolor: '#eceff3', zeroline: false, type: yLog ? 'log' : 'linear', automargin: true, exponentformat: 'power' },
+          // '-' lets Plotly pick the axis type (categories for the library's named bars); log only when asked
+          yaxis: { title: { text: yTitle }, gridcolor: '#eceff3', zeroline: false, type: yLog ? 'log' : '-', automargin: true, exponentformat: 'power' },
           // above the plot, where it never covers the axis titles
           legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom', font: { size: 11 } },
           showlegend: multi,
