@@ -4,7 +4,7 @@
 // the same functions, so a slider lands exactly on the plotted curve.
 
 import { Rng, deriveSeed, randomUnitVector } from '../rng';
-import { norm } from '../feeds';
+import { vectorNorm as norm } from '../vectors/norm';
 import type { KlEvaluator, LossEvaluator } from './evaluator';
 
 import { EFFICIENCY_SCALES, STABILITY_EPS } from './grids';

@@ -4,9 +4,10 @@
 // resumed point by point — only on the vectors, model and data it started with.
 
 import { EFFICIENCY_SCALES, STABILITY_EPS } from '../../lab/sweeps/grids';
+import type { HookPoint } from '../../models/hooks';
 import type { JobProgress, JobRequest, JobResult } from '../../worker/protocol';
 import { recordTiming, timingKey } from '../lib/cost';
-import { fingerprint, byLayer, studyVectors, type StudyVector } from '../lib/study';
+import { byHook, fingerprint, studyVectors, type StudyVector } from '../lib/study';
 import { notify, useLab } from '../store/store';
 import type { ResultBasis, RunSlot, SweepMeta } from '../store/types';
 import { errorText, isCancelled, lab, setJob, track } from './jobs';
@@ -23,9 +24,11 @@ const asRecord = (vs: StudyVector[]) => Object.fromEntries(vs.map((v) => [v.key,
 type SweepKind = 'efficiency' | 'stability' | 'pretrain';
 type SweepJob = 'efficiency' | 'stability' | 'finewebKl';
 
-/** One worker job of a sweep: some vectors (and random directions) at one layer, over some grid points. */
+/** One worker job of a sweep: some vectors (and random directions) at one hook, over some grid points. */
 interface Task {
   layer: number;
+  /** absent: blocks.L.hook_resid_post */
+  hook?: HookPoint;
   vectors: StudyVector[];
   xs: number[];
   randomSeeds?: number[];
@@ -117,18 +120,22 @@ function resumeVectors(kind: SweepKind): StudyVector[] | null {
   return list.filter((v) => v.key in meta.basis.vectors);
 }
 
-/** Groups vectors by layer and by the grid points they still miss, one task per group. */
+/** Groups vectors by hook (layer and point) and by the grid points they still miss, one task per group. */
 function tasksFor(vs: StudyVector[], missing: (v: StudyVector) => number[]): Task[] {
-  const groups = new Map<string, Task>();
-  for (const v of vs) {
-    const xs = missing(v);
-    if (!xs.length) continue;
-    const k = `${v.layer}|${xs.join(',')}`;
-    const g = groups.get(k) ?? { layer: v.layer, vectors: [], xs };
-    g.vectors.push(v);
-    groups.set(k, g);
+  const tasks: Task[] = [];
+  for (const [hook, group] of byHook(vs)) {
+    const byXs = new Map<string, Task>();
+    for (const v of group) {
+      const xs = missing(v);
+      if (!xs.length) continue;
+      const k = xs.join(',');
+      const t = byXs.get(k) ?? { ...hook, vectors: [], xs };
+      t.vectors.push(v);
+      byXs.set(k, t);
+    }
+    tasks.push(...byXs.values());
   }
-  return [...groups.values()];
+  return tasks;
 }
 
 // ---- efficiency (Fig 4a) ------------------------------------------------------------------------------------
@@ -140,7 +147,7 @@ function efficiencyLoop(tasks: Task[], rows: number): Promise<void> {
     'Efficiency sweep',
     'efficiency',
     tasks,
-    (t) => ({ vectors: asRecord(t.vectors), scales: t.xs, norms: [], rows, layer: t.layer }),
+    (t) => ({ vectors: asRecord(t.vectors), scales: t.xs, norms: [], rows, layer: t.layer, hook: t.hook }),
     (p) => {
       useLab.setState((s) => {
         const cur = s.efficiency.curves[p.name] ?? { byScale: [], byNorm: [] };
@@ -174,8 +181,8 @@ export async function probeEfficiency(norm: number): Promise<void> {
   const list = studyVectors(useLab.getState());
   if (!need(list)) return;
   const rows = useLab.getState().efficiency.rows;
-  for (const [layer, vs] of byLayer(list)) {
-    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), scales: [], norms: [norm], rows, layer }, {
+  for (const [{ layer, hook }, vs] of byHook(list)) {
+    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), scales: [], norms: [norm], rows, layer, hook }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} vectors · ${p.name}: loss ${p.point.loss.toFixed(4)}` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -197,7 +204,7 @@ function stabilityLoop(tasks: Task[], rows: number, seeds: number): Promise<void
     'Stability sweep',
     'stability',
     tasks,
-    (t) => ({ vectors: asRecord(t.vectors), eps: t.xs, seeds, rows, layer: t.layer, seed: 0 }),
+    (t) => ({ vectors: asRecord(t.vectors), eps: t.xs, seeds, rows, layer: t.layer, hook: t.hook, seed: 0 }),
     (p) => {
       useLab.setState((s) => {
         const cur = s.stability.curves[p.name] ?? { lossTrained: NaN, lossChat: NaN, points: [] };
@@ -235,8 +242,8 @@ export async function probeStability(eps: number): Promise<void> {
   const list = studyVectors(useLab.getState());
   if (!need(list)) return;
   const { rows, seeds } = useLab.getState().stability;
-  for (const [layer, vs] of byLayer(list)) {
-    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), eps: [eps], seeds, rows, layer, seed: 0 }, {
+  for (const [{ layer, hook }, vs] of byHook(list)) {
+    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), eps: [eps], seeds, rows, layer, hook, seed: 0 }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} vectors · ${p.name}: ${p.point.mean >= 0 ? '+' : ''}${p.point.mean.toFixed(1)} %` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -278,7 +285,7 @@ function finewebLoop(tasks: Task[], maxTokens: number): Promise<void> {
     'KL on pre-training text',
     'finewebKl',
     tasks,
-    (t) => ({ vectors: asRecord(t.vectors), norms: t.xs, randomSeeds: t.randomSeeds ?? [], maxTokens, layer: t.layer }),
+    (t) => ({ vectors: asRecord(t.vectors), norms: t.xs, randomSeeds: t.randomSeeds ?? [], maxTokens, layer: t.layer, hook: t.hook }),
     (p) => {
       useLab.setState((st) => {
         const cur = st.pretrain.curves[p.name] ?? [];
@@ -298,11 +305,12 @@ export async function runFinewebKl(opts: { points: number; randomSeeds: number; 
   if (!need(list)) return;
   const norms = normGrid(Math.max(...list.map((v) => v.norm)), opts.points);
   const seeds = Array.from({ length: opts.randomSeeds }, (_, k) => k);
-  const groups = [...byLayer(list)];
-  const randomLayer = groups[0]![0];
-  const tasks: Task[] = groups.map(([layer, vs], i) => ({ layer, vectors: vs, xs: norms, randomSeeds: i === 0 ? seeds : [] }));
+  const groups = byHook(list);
+  // the random baseline once, at the first hook group; its print names that hook so a resume uses it again
+  const randomHook = groups[0]![0];
+  const tasks: Task[] = groups.map(([hook, vs], i) => ({ ...hook, vectors: vs, xs: norms, randomSeeds: i === 0 ? seeds : [] }));
   const basis = basisNow(list, { docs: st.pretrain.docs?.count ?? 0, points: opts.points, randomSeeds: opts.randomSeeds, maxTokens: opts.maxTokens }, false);
-  basis.vectors = { ...basis.vectors, ...Object.fromEntries(seeds.map((k) => [`random_${k}`, { label: `random (seed ${k})`, print: `random:${k}:${randomLayer}` }])) };
+  basis.vectors = { ...basis.vectors, ...Object.fromEntries(seeds.map((k) => [`random_${k}`, { label: `random (seed ${k})`, print: randomPrint(k, randomHook) }])) };
   const meta: SweepMeta = { status: 'running', done: 0, total: (list.length + seeds.length) * norms.length, basis, updatedAt: new Date().toISOString() };
   useLab.setState((s) => ({ pretrain: { ...s.pretrain, curves: {}, grid: { norms, randomSeeds: seeds, maxTokens: opts.maxTokens }, meta } }));
   await finewebLoop(tasks, opts.maxTokens);
@@ -319,15 +327,20 @@ export async function resumeFinewebKl(): Promise<void> {
   const { norms, randomSeeds, maxTokens } = pretrain.grid;
   const missing = (key: string) => norms.filter((x) => !pretrain.curves[key]?.some((p) => p.norm === x || Math.abs(p.norm - x) <= 1e-6 * Math.max(1, x)));
   const tasks = tasksFor(study.vectors, (v) => missing(v.key));
-  // random directions: one task per seed with the norms it lacks, at the layer they were started on
+  // random directions: one task per seed with the norms it lacks, at the hook they were started on
   for (const k of randomSeeds) {
     const xs = missing(`random_${k}`);
-    if (xs.length) tasks.push({ layer: study.randomLayer, vectors: [], xs, randomSeeds: [k] });
+    if (xs.length) tasks.push({ ...study.randomHook, vectors: [], xs, randomSeeds: [k] });
   }
   await finewebLoop(tasks, maxTokens);
 }
 
-function resumeVectorsFineweb(): { vectors: StudyVector[]; randomLayer: number } | null {
+/** random:<seed>:<layer>[:<hook point>]; the point is written only when it is not the block output. */
+function randomPrint(seed: number, at: { layer: number; hook?: HookPoint }): string {
+  return `random:${seed}:${at.layer}${at.hook && at.hook !== 'resid_post' ? `:${at.hook}` : ''}`;
+}
+
+function resumeVectorsFineweb(): { vectors: StudyVector[]; randomHook: { layer: number; hook?: HookPoint } } | null {
   const meta = metaOf('pretrain')!;
   const real = Object.fromEntries(Object.entries(meta.basis.vectors).filter(([k]) => !k.startsWith('random_')));
   const list = studyVectors(useLab.getState());
@@ -337,8 +350,9 @@ function resumeVectorsFineweb(): { vectors: StudyVector[]; randomLayer: number }
     return null;
   }
   const firstRandom = Object.values(meta.basis.vectors).find((v) => v.print.startsWith('random:'));
-  const randomLayer = firstRandom ? Number(firstRandom.print.split(':')[2]) : (list[0]?.layer ?? 0);
-  return { vectors: list.filter((v) => v.key in real), randomLayer };
+  const [, , layer, hook] = firstRandom ? firstRandom.print.split(':') : [];
+  const randomHook = layer !== undefined ? { layer: Number(layer), ...(hook ? { hook: hook as HookPoint } : {}) } : { layer: list[0]?.layer ?? 0, ...(list[0]?.hook && list[0].hook !== 'resid_post' ? { hook: list[0].hook } : {}) };
+  return { vectors: list.filter((v) => v.key in real), randomHook };
 }
 
 // ---- trajectories (Fig 5) -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { misalignmentRate, type MisalignmentRate } from '../../lab/judge';
 import type { JobRequest } from '../../worker/protocol';
 import { useChat, type EmItem } from '../store/chat';
 import { notify, useLab } from '../store/store';
+import type { HookPoint } from '../../models/hooks';
 import { fingerprint } from '../lib/study';
 import type { ResultBasis } from '../store/types';
 import { errorText, isCancelled, lab, track } from './jobs';
@@ -14,16 +15,22 @@ export interface ChatVector {
   data: Float32Array;
   alpha: number;
   layer: number;
+  hook?: HookPoint;
   label: string;
   /** the vector's colour in every chart */
   color?: string;
+}
+
+/** A chat vector's print: α, the fingerprint of its data, and its hook point when it is not the block output. */
+export function chatPrint(v: ChatVector): string {
+  return `${v.alpha}:${fingerprint(v.data)}${v.hook && v.hook !== 'resid_post' ? `@${v.hook}` : ''}`;
 }
 
 /** What answers are made with: the model, the vector (by name and fingerprint) and the generation settings. */
 export function chatBasis(vector: ChatVector | undefined, g: GenSettings, extra: Record<string, number | string> = {}): ResultBasis {
   return {
     model: useLab.getState().model.info?.repo ?? '',
-    vectors: vector ? { [vector.label]: { label: vector.label, print: `${vector.alpha}:${fingerprint(vector.data)}` } } : {},
+    vectors: vector ? { [vector.label]: { label: vector.label, print: chatPrint(vector) } } : {},
     settings: { strength: g.strength, 'max new tokens': g.maxNewTokens, temperature: g.temperature, 'top-p': g.topP, seed: g.seed, ...extra },
   };
 }
@@ -49,7 +56,7 @@ export async function loadQuestions(): Promise<void> {
 function request(question: string, vector: ChatVector | undefined, g: GenSettings, samples: number): JobRequest<'generate'> {
   return {
     messages: [{ role: 'user', content: question }],
-    vector: vector ? { data: vector.data, alpha: vector.alpha, layer: vector.layer } : undefined,
+    vector: vector ? { data: vector.data, alpha: vector.alpha, layer: vector.layer, hook: vector.hook } : undefined,
     strength: g.strength,
     maxNewTokens: g.maxNewTokens,
     temperature: g.temperature,

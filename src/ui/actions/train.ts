@@ -18,9 +18,11 @@ export function setTrainForm(patch: Partial<TrainForm>): void {
   saveSetting('trainForm', useLab.getState().trainForm);
 }
 
-function settingsFor(slot: RunSlot, f: TrainForm, layer: number): TrainSettings {
+/** `hookPoints`: the loaded model's; a down_proj choice left in the form from a Gemma model does not apply to others */
+function settingsFor(slot: RunSlot, f: TrainForm, layer: number, hookPoints: string[]): TrainSettings {
   return {
     layer,
+    ...(f.hook === 'down_proj' && hookPoints.includes('down_proj') ? { hook: f.hook } : {}),
     alpha: f.alpha,
     lr: f.lr,
     microBatch: f.microBatch,
@@ -90,6 +92,7 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
         name: freeName(`${RUN_NAMES[r.id]} · ${done.dataLabel}`),
         modelId: done.modelRepo,
         layer: s.layer,
+        ...(s.hook === 'down_proj' ? { hook: s.hook } : {}),
         alpha: s.alpha,
         data: res.state.v,
         provenance: { source: 'trained', run: r.id, data: done.dataLabel, kl: done.klLabel, settings: s, steps: res.state.step, initFrom: done.initFrom },
@@ -116,6 +119,7 @@ async function keepOldVector(old: RunRecord): Promise<string | null> {
     name: freeName(`${RUN_NAMES[old.id]} · ${old.dataLabel} (stopped at step ${old.state.step} of ${old.state.totalSteps})`),
     modelId: old.modelRepo,
     layer: s.layer,
+    ...(s.hook === 'down_proj' ? { hook: s.hook } : {}),
     alpha: s.alpha,
     data: old.state.v,
     provenance: { source: 'trained', run: old.id, data: old.dataLabel, kl: old.klLabel, settings: s, steps: old.state.step, initFrom: old.initFrom, partial: true },
@@ -160,7 +164,7 @@ export async function startRun(slot: RunSlot, opts: { confirm?: (text: string) =
     klLabel: st.data.kl.status === 'ready' ? st.data.kl.label : undefined,
     data: st.data.train.spec,
     kl: st.data.kl.status === 'ready' ? st.data.kl.spec : undefined,
-    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer),
+    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer, info.hookPoints ?? []),
     initFrom: slot === 'removeKl' ? 'narrow' : undefined,
     status: 'queued',
     history: [],

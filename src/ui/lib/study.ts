@@ -2,6 +2,8 @@
 // model, plus library vectors the user ticked. Each comes as its effective vector α·v with a stable name and
 // colour, so every chart uses the same legend.
 
+import { hookName, type HookPoint } from '../../models/hooks';
+import { vectorNorm } from '../../lab/vectors/norm';
 import { effectiveVector } from '../../lab/vectors/vector';
 import { useMemo } from 'react';
 import { useLab, type LabState } from '../store/store';
@@ -11,6 +13,8 @@ export interface StudyVector {
   key: string;
   label: string;
   layer: number;
+  /** absent: blocks.L.hook_resid_post */
+  hook?: HookPoint;
   effective: Float32Array;
   norm: number;
   color: string;
@@ -34,17 +38,16 @@ export function fingerprint(v: Float32Array): string {
   return `${v.length}:${h.toString(36)}`;
 }
 
+/** A result's print of a study vector: its fingerprint, plus the hook point when it is not the block output. */
+function printOf(eff: Float32Array, hook?: HookPoint): string {
+  return hook && hook !== 'resid_post' ? `${fingerprint(eff)}@${hook}` : fingerprint(eff);
+}
+
 /** A library vector's colour follows its id, so it keeps its colour in every chart whatever else is ticked. */
 export function libraryColor(id: string): string {
   let h = 0;
   for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) >>> 0;
   return OTHER_COLORS[h % OTHER_COLORS.length]!;
-}
-
-function norm(v: Float32Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s);
 }
 
 export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'>): StudyVector[] {
@@ -56,13 +59,13 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
     const v = r?.state?.v;
     if (!r || !v || v.length !== d || r.modelRepo !== s.model.info?.repo) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
-    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: norm(eff), color: RUN_COLORS[slot], print: fingerprint(eff) });
+    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, hook: r.settings.hook, effective: eff, norm: vectorNorm(eff), color: RUN_COLORS[slot], print: printOf(eff, r.settings.hook) });
   }
   for (const id of s.studyIds) {
     const v = s.vectors.find((x) => x.id === id);
     if (!v || v.data.length !== d) continue;
     const eff = effectiveVector(v);
-    out.push({ key: v.id, label: v.name, layer: v.layer, effective: eff, norm: v.norm, color: libraryColor(v.id), print: fingerprint(eff) });
+    out.push({ key: v.id, label: v.name, layer: v.layer, hook: v.hook, effective: eff, norm: v.norm, color: libraryColor(v.id), print: printOf(eff, v.hook) });
   }
   return out;
 }
@@ -77,11 +80,16 @@ export function labelOf(list: StudyVector[], key: string): string {
   return list.find((v) => v.key === key)?.label ?? key;
 }
 
-/** Vectors grouped by steering layer: each analysis job runs at one layer. */
-export function byLayer(list: StudyVector[]): Map<number, StudyVector[]> {
-  const m = new Map<number, StudyVector[]>();
-  for (const v of list) m.set(v.layer, [...(m.get(v.layer) ?? []), v]);
-  return m;
+/** Vectors grouped by hook (layer and point): each analysis job runs at one hook. */
+export function byHook(list: StudyVector[]): [{ layer: number; hook?: HookPoint }, StudyVector[]][] {
+  const m = new Map<string, [{ layer: number; hook?: HookPoint }, StudyVector[]]>();
+  for (const v of list) {
+    const key = hookName(v.layer, v.hook);
+    const g = m.get(key) ?? [{ layer: v.layer, ...(v.hook && v.hook !== 'resid_post' ? { hook: v.hook } : {}) }, []];
+    g[1].push(v);
+    m.set(key, g);
+  }
+  return [...m.values()];
 }
 
 /** studyVectors for components, recomputed only when its inputs change. */

@@ -5,13 +5,14 @@
 import { useEffect, useMemo } from 'react';
 import { useSticky } from '../lib/sticky';
 import { useShallow } from 'zustand/react/shallow';
-import { ask, emRates, generateEm, judgeEm, labelEm, loadQuestions, type ChatVector, type GenSettings } from '../actions/chat';
+import { hookName } from '../../models/hooks';
+import { ask, chatPrint, emRates, generateEm, judgeEm, labelEm, loadQuestions, type ChatVector, type GenSettings } from '../actions/chat';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart } from '../components/Chart';
 import { Field, NumberInput, Slider } from '../components/Field';
 import { JobBar } from '../components/JobBar';
 import { fmt } from '../lib/format';
-import { fingerprint, libraryColor, RANDOM_COLOR, useStudy } from '../lib/study';
+import { libraryColor, RANDOM_COLOR, useStudy } from '../lib/study';
 import { useChat } from '../store/chat';
 import { useLab } from '../store/store';
 import type { ResultBasis } from '../store/types';
@@ -24,8 +25,8 @@ function useVectorOptions(): ChatVector[] {
   const lib = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
   return useMemo(
     () => [
-      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, label: `run: ${v.label}`, color: v.color })),
-      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, label: v.name, color: libraryColor(v.id) })),
+      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, hook: v.hook, label: `run: ${v.label}`, color: v.color })),
+      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, hook: v.hook, label: v.name, color: libraryColor(v.id) })),
     ],
     [study, lib],
   );
@@ -38,7 +39,7 @@ function chatStaleness(basis: ResultBasis, repo: string | undefined, options: Ch
   for (const v of Object.values(basis.vectors)) {
     const now = options.find((o) => o.label === v.label);
     if (!now) out.push(`the vector “${v.label}” is not available now`);
-    else if (`${now.alpha}:${fingerprint(now.data)}` !== v.print) out.push(`the vector “${v.label}” has changed since`);
+    else if (chatPrint(now) !== v.print) out.push(`the vector “${v.label}” has changed since`);
   }
   return out;
 }
@@ -96,7 +97,7 @@ export function ChatPanel() {
                 {options.length === 0 ? <option>no vector for this model yet</option> : null}
                 {options.map((o, i) => (
                   <option key={i} value={i}>
-                    {o.label} (layer {o.layer})
+                    {o.label} ({hookName(o.layer, o.hook)})
                   </option>
                 ))}
               </select>

@@ -25,7 +25,6 @@ export async function listRuns(): Promise<RunRecord[]> {
 
 export const putRun = (r: RunRecord) => set(r.id, r, runsDb());
 export const getRun = (id: string) => get<RunRecord>(id, runsDb());
-export const deleteRun = (id: string) => del(id, runsDb());
 
 /** Analysis results by name ('efficiency', 'stability', 'pretrain', 'pca', 'chat'). */
 export async function listResults(): Promise<Record<string, unknown>> {
