@@ -15,6 +15,7 @@
 import { ConstantResolver, toFloat32, transpose2d, type ConstValue, type ExternalDataReader } from '../engine/onnx/initializers';
 import { decodeModel, toNum, type OnnxNode } from '../engine/onnx/proto';
 import type { ModelConfig } from './config';
+import { refuseUnsupported } from './onnx_layout';
 import { dense, type DenseTensor, type EmbeddingWeight, type LayerWeights, type LinearWeight, type ModelWeights, type Q4Linear } from './weights';
 
 export type { ExternalDataReader };
@@ -32,7 +33,9 @@ const ID_PASSTHROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squ
 type Lin = { w: LinearWeight; bias?: DenseTensor; node: string };
 
 export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, external?: ExternalDataReader, file = 'model.onnx'): Promise<ModelWeights> {
-  const g = decodeModel(bytes).graph;
+  const model = decodeModel(bytes);
+  refuseUnsupported(model, file); // q8 / bnb4 files: say so, instead of "found no q_proj MatMul"
+  const g = model.graph;
   if (!g?.node?.length) throw new Error(`${file} has no graph nodes`);
   const consts = new ConstantResolver(g, { external, file });
   const resolve = (name: string | undefined) => (name ? consts.resolve(name) : Promise.resolve(null));
