@@ -50,6 +50,8 @@ export interface CheckOptions {
 
 export interface CheckResult {
   verdict: OnnxVerdict;
+  /** ok; refused with a reason (unsupported, unreadable, not comparable); or mismatch: loaded, but wrong numbers */
+  status: 'ok' | 'refused' | 'mismatch';
   /** the loaded weights when the loader read the file (for gradient checks and the lab) */
   weights?: ModelWeights;
   config?: ModelConfig;
@@ -62,7 +64,7 @@ const dirOf = (file: string) => (file.includes('/') ? file.slice(0, file.lastInd
 
 export async function checkOnnxFile(src: FileSource, file: string, opts: CheckOptions = {}): Promise<CheckResult> {
   const verdict: OnnxVerdict = { file, layout: 'unknown', dtype: 'unknown', bytes: 0, external_chunks: 0, ok: false, reason: null, logits_max_abs_diff_vs_ort: null };
-  const fail = (reason: string): CheckResult => ({ verdict: { ...verdict, ok: false, reason } });
+  const fail = (reason: string): CheckResult => ({ status: 'refused', verdict: { ...verdict, ok: false, reason } });
   let bytes: Uint8Array;
   try {
     bytes = await src.get(file);
@@ -105,7 +107,7 @@ export async function checkOnnxFile(src: FileSource, file: string, opts: CheckOp
   } catch (e) {
     return fail(e instanceof UnsupportedOnnxError ? e.message : `the loader cannot read ${file}: ${(e as Error).message}`);
   }
-  const result: CheckResult = { verdict: { ...verdict, ok: true }, weights, config };
+  const result: CheckResult = { status: 'ok', verdict: { ...verdict, ok: true }, weights, config };
   if (!opts.backend) return result;
 
   const ids = (opts.ids ?? CHECK_IDS).map((i) => i % config.vocabSize);
@@ -114,20 +116,21 @@ export async function checkOnnxFile(src: FileSource, file: string, opts: CheckOp
   try {
     ours = await ourLogits(opts.backend, config, weights, ids);
   } catch (e) {
-    return { ...result, verdict: { ...result.verdict, ok: false, reason: `our graph failed on the loaded weights: ${(e as Error).message}` } };
+    return { ...result, status: 'refused', verdict: { ...result.verdict, ok: false, reason: `our graph failed on the loaded weights: ${(e as Error).message}` } };
   }
   try {
     ort = await ortLogits(opts.backend, model, bytes, external, ids);
   } catch (e) {
     // onnxruntime-web cannot run every file onnxruntime can (e.g. a contrib op missing from the wasm build): the
     // file still loads, but nothing vouches for our numbers
-    return { ...result, ours, verdict: { ...result.verdict, ok: false, reason: `onnxruntime-web (${opts.backend.kind}) could not run ${file} to compare: ${(e as Error).message}` } };
+    return { ...result, status: 'refused', ours, verdict: { ...result.verdict, ok: false, reason: `onnxruntime-web (${opts.backend.kind}) could not run ${file} to compare: ${(e as Error).message}` } };
   }
   const diff = maxAbsDiff(ours, ort);
   const tol = toleranceFor(facts.dtype);
   const ok = diff <= tol;
   return {
     ...result,
+    status: ok ? 'ok' : 'mismatch',
     ours,
     ort,
     verdict: {
