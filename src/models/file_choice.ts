@@ -43,7 +43,7 @@ const SUFFIX_DTYPE: Record<string, OnnxDtype> = {
 };
 
 /** dtypes steerlab reads; the rest are listed with a refusal */
-const SUPPORTED = new Set<OnnxDtype>(['q4', 'q4f16', 'fp32', 'fp16']);
+const SUPPORTED = new Set<OnnxDtype>(['q4', 'q4f16', 'fp32', 'fp16', 'bnb4']);
 
 export function dtypeFromName(file: string): OnnxDtype {
   const m = /(?:^|\/)model(_[a-z0-9]+)?\.onnx$/.exec(file);
@@ -71,7 +71,6 @@ export function onnxFilesOf(listing: ListedFile[]): OnnxFileChoice[] {
 }
 
 function unsupportedReason(d: OnnxDtype): string {
-  if (d === 'bnb4') return 'bnb4 MatMulBnb4 (NF4) weights are not supported: choose q4 or q4f16';
   return `${d} MatMulInteger weights are not supported: choose q4 or q4f16`;
 }
 
@@ -93,7 +92,8 @@ export interface ModelDims {
 export function deviceRefusal(c: OnnxFileChoice, device: DeviceLimits, dims?: ModelDims): string | null {
   const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
   const embed = dims ? dims.vocabSize * dims.hiddenSize * 4 : 0;
-  const resident = c.dtype === 'fp16' ? 2 * c.bytes : c.bytes + (c.dtype === 'q4f16' ? embed / 2 : 0);
+  // bnb4 weights are dequantised to float32: 8 bytes per packed byte
+  const resident = c.dtype === 'fp16' ? 2 * c.bytes : c.dtype === 'bnb4' ? 8 * c.bytes : c.bytes + (c.dtype === 'q4f16' ? embed / 2 : 0);
   const what = `${c.file} (${mb(c.bytes)} download${c.chunks.length ? ` with ${c.chunks.length} external-data file${c.chunks.length > 1 ? 's' : ''}` : ''})`;
   if (device.kind === 'wasm' && resident > WASM_MEMORY_BYTES) {
     return `${what} needs about ${mb(resident)} of memory once loaded, more than wasm's 4 GiB (${WASM_MEMORY_BYTES} bytes); use a smaller model or a browser with WebGPU`;

@@ -111,7 +111,6 @@ function refusalOf(dtype: OnnxDtype, nodes: OnnxNode[], has: (op: string) => boo
     const op = nodes.find((n) => INTEGER_OPS.has(n.op_type ?? ''))?.op_type ?? 'MatMulNBits 8-bit';
     return `${dtype} ${op} weights are not supported: choose q4 or q4f16`;
   }
-  if (dtype === 'bnb4') return 'bnb4 MatMulBnb4 (NF4) weights are not supported: choose q4 or q4f16';
   if (has('MatMulNBits') && dtype === 'unknown') return 'MatMulNBits weights of other than 4 bits are not supported: choose q4 or q4f16';
   return undefined;
 }

@@ -55,7 +55,7 @@ describe('onnxFilesOf', () => {
 });
 
 describe('chooseOnnxFile', () => {
-  it('prefers q4f16 with shader-f16, q4 without it and on wasm; q8 and bnb4 are listed with their refusal', () => {
+  it('prefers q4f16 with shader-f16, q4 without it and on wasm; q8 is listed with its refusal, bnb4 last', () => {
     const f16 = chooseOnnxFile(QWEN05, GPU, DIMS_05);
     expect(f16.choice).toMatchObject({ file: 'onnx/model_q4f16.onnx', dtype: 'q4f16', bytes: 483_000_000 });
     expect(f16.options.map((o) => o.dtype).slice(0, 4)).toEqual(['q4f16', 'q4', 'fp16', 'fp32']);
@@ -63,7 +63,11 @@ describe('chooseOnnxFile', () => {
     expect(chooseOnnxFile(QWEN05, { kind: 'wasm', shaderF16: false }, DIMS_05).choice?.file).toBe('onnx/model_q4.onnx');
     const q8 = f16.options.find((o) => o.dtype === 'q8')!;
     expect(q8.refusal).toBe('q8 MatMulInteger weights are not supported: choose q4 or q4f16');
-    expect(f16.options.find((o) => o.dtype === 'bnb4')!.refusal).toMatch(/bnb4 .* not supported: choose q4 or q4f16/);
+    // bnb4 is read (dequantised to float32) but is never the default: 8× its download once loaded
+    const bnb4 = f16.options.find((o) => o.dtype === 'bnb4')!;
+    expect(bnb4.refusal).toBeUndefined();
+    expect(f16.options.indexOf(bnb4)).toBeGreaterThan(f16.options.findIndex((o) => o.dtype === 'fp32'));
+    expect(deviceRefusal(bnb4, { kind: 'wasm', shaderF16: false }, DIMS_05)).toMatch(/needs about 6400 MB of memory once loaded, more than wasm's 4 GiB/);
   });
 
   it('refuses before download a model whose embedding exceeds the GPU buffer limit, with the numbers', () => {
