@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseOnnxFile, deviceRefusal, dtypeFromName, onnxFilesOf, WASM_MEMORY_BYTES, type DeviceLimits } from '../../src/models/file_choice';
 import { listDirFiles, listHubFiles, type ListedFile } from '../../src/models/file_listing';
+import { preflightHub } from '../../src/models/preflight';
 
 /**
  * The onnx/ folder of a transformers.js export of Qwen2.5-0.5B-Instruct (q4 and q4f16 sizes as the registry has
@@ -105,9 +106,16 @@ describe('chooseOnnxFile', () => {
 // ---- the Hub's tree listing, paged
 let server: http.Server;
 let base: string;
+const served: string[] = [];
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
+    served.push(url.pathname);
+    // a Qwen2.5-0.5B-shaped repository: its listing and config.json (no weights are served: none may be asked for)
+    if (url.pathname === '/api/models/big/qwen/tree/main') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(QWEN05.map((f) => ({ type: 'file', ...f }))));
+    if (url.pathname === '/big/qwen/resolve/main/config.json') {
+      return void res.writeHead(200).end(JSON.stringify({ model_type: 'qwen2', vocab_size: 151936, hidden_size: 896 }));
+    }
     if (url.pathname === '/api/models/test/private/tree/main') return void res.writeHead(401).end();
     if (url.pathname !== '/api/models/onnx-community/tiny/tree/main' || url.searchParams.get('recursive') !== 'true') return void res.writeHead(404).end();
     const page2 = url.searchParams.get('cursor') === '2';
@@ -137,6 +145,21 @@ describe('file listings', () => {
   it('says why a listing failed', async () => {
     await expect(listHubFiles('test/private', { baseUrl: base })).rejects.toThrow(/gated or private repository \(HTTP 401 for its file list\)/);
     await expect(listHubFiles('nobody/nothing', { baseUrl: base })).rejects.toThrow(/not a model repository .*HTTP 404/);
+  });
+
+  it('preflight picks the file for the device, and refuses a too-big model before any weight is downloaded', async () => {
+    const hub = { baseUrl: base };
+    expect((await preflightHub('big/qwen', hub, GPU)).file).toBe('onnx/model_q4f16.onnx');
+    expect((await preflightHub('big/qwen', hub, { ...GPU, shaderF16: false })).file).toBe('onnx/model_q4.onnx');
+    const small: DeviceLimits = { kind: 'webgpu', shaderF16: true, maxBufferSize: 268435456, maxStorageBufferBindingSize: 134217728 };
+    served.length = 0;
+    await expect(preflightHub('big/qwen', hub, small)).rejects.toThrow(/big\/qwen: no file of this repository fits: .*151936 × 896 embedding, 545 MB in float32, but this GPU allows at most 134 MB per buffer/);
+    // a file asked for by name (the registry's) is checked too
+    await expect(preflightHub('big/qwen', hub, small, 'onnx/model_q4.onnx')).rejects.toThrow(/onnx\/model_q4.onnx \(786 MB download\) holds a 151936 × 896 embedding/);
+    await expect(preflightHub('big/qwen', hub, GPU, 'onnx/model_quantized.onnx')).rejects.toThrow(/q8 MatMulInteger weights are not supported: choose q4 or q4f16/);
+    expect(served.filter((p) => p.endsWith('.onnx'))).toEqual([]);
+    // without a listing (offline, or a server that has none) the loader's own order applies
+    expect(await preflightHub('onnx-community/none', hub, GPU, 'onnx/model_q4.onnx')).toEqual({ file: 'onnx/model_q4.onnx' });
   });
 
   it('lists a local folder recursively with sizes', async () => {
