@@ -13,6 +13,7 @@ import { JobBar } from '../components/JobBar';
 import { formatBytes, formatDuration } from '../lib/format';
 import { loadSetting } from '../storage/local';
 import { useLab } from '../store/store';
+import { ModelFiles } from './ModelFiles';
 import { SourcesCard } from './SourcesCard';
 
 function DownloadProgress() {
@@ -141,6 +142,9 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
   const m = useLab((s) => s.model);
   const [repo, setRepo] = useState(() => initialRepo ?? (m.repo || loadSetting<string>('lastModel', reg.defaultModel)));
   const [dtype, setDtype] = useState<string>('');
+  /** a file picked from the Hub listing (ModelFiles); undefined = the registry's or steerlab's choice */
+  const [onnxFile, setOnnxFile] = useState<string | undefined>();
+  useEffect(() => setOnnxFile(undefined), [repo]);
   const [token, setToken] = useState(hubToken());
   const [showToken, setShowToken] = useState(!!hubToken());
   const entry = reg.models.find((x) => x.id === repo);
@@ -190,8 +194,9 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
               </select>
             </Field>
           ) : null}
+          {!entry ? <ModelFiles repo={repo} token={token || undefined} selected={onnxFile} onSelect={setOnnxFile} /> : null}
           <div className="row">
-            <button className="btn primary" data-testid="load-model" disabled={busy || !repo.trim()} onClick={() => void loadModel(repo, { dtype: entry ? chosenDtype : undefined })}>
+            <button className="btn primary" data-testid="load-model" disabled={busy || !repo.trim()} onClick={() => void loadModel(repo, { dtype: entry ? chosenDtype : undefined, onnxFile })}>
               {m.status === 'ready' && m.info?.repo === repo.trim() ? 'Reload' : 'Load model'}
             </button>
             <button className="btn ghost" onClick={() => setShowToken(!showToken)}>
