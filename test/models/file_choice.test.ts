@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseOnnxFile, deviceRefusal, dtypeFromName, onnxFilesOf, WASM_MEMORY_BYTES, type DeviceLimits } from '../../src/models/file_choice';
 import { listDirFiles, listHubFiles, type ListedFile } from '../../src/models/file_listing';
 import { preflightHub } from '../../src/models/preflight';
+import { startFixtureServer } from '../../scripts/fixture-server';
 
 /**
  * The onnx/ folder of a transformers.js export of Qwen2.5-0.5B-Instruct (q4 and q4f16 sizes as the registry has
@@ -160,6 +161,18 @@ describe('file listings', () => {
     expect(served.filter((p) => p.endsWith('.onnx'))).toEqual([]);
     // without a listing (offline, or a server that has none) the loader's own order applies
     expect(await preflightHub('onnx-community/none', hub, GPU, 'onnx/model_q4.onnx')).toEqual({ file: 'onnx/model_q4.onnx' });
+  });
+
+  it('the fixture server plays the Hub listing of its folders (what the app and e2e tests list)', async () => {
+    const dir = path.resolve(__dirname, '../../../shared/reference/qwen2');
+    const fx = await startFixtureServer({ repos: { 'local/qwen2': dir } });
+    try {
+      const l = await listHubFiles('local/qwen2', { baseUrl: fx.url });
+      expect(l).toEqual(await listDirFiles(dir).then((x) => expect.arrayContaining(x)));
+      expect(l.length).toBe((await listDirFiles(dir)).length);
+    } finally {
+      await fx.close();
+    }
   });
 
   it('lists a local folder recursively with sizes', async () => {
