@@ -44,7 +44,6 @@ export function describeOnnx(m: OnnxModel, file = 'model.onnx'): OnnxFacts {
   const nodes = g.node ?? [];
   const ops = new Set<string>();
   for (const n of nodes) ops.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op_type}` : n.op_type ?? '');
-  const has = (op: string) => nodes.some((n) => n.op_type === op);
   const inputs = (g.input ?? []).map((i) => i.name ?? '');
   const outputs = (g.output ?? []).map((o) => o.name ?? '');
   const externalFiles: string[] = [];
@@ -54,7 +53,7 @@ export function describeOnnx(m: OnnxModel, file = 'model.onnx'): OnnxFacts {
   }
   const dtype = dtypeOf(g, nodes, file);
   const layout = layoutOf(g, nodes, inputs);
-  return { layout, dtype, externalFiles, ops: [...ops].sort(), inputs, outputs, refusal: refusalOf(dtype, nodes, has) };
+  return { layout, dtype, externalFiles, ops: [...ops].sort(), inputs, outputs, refusal: refusalOf(dtype, nodes) };
 }
 
 function dtypeOf(g: OnnxGraph, nodes: OnnxNode[], file: string): OnnxDtype {
@@ -106,13 +105,10 @@ function headIsTransposedEmbedding(g: OnnxGraph, nodes: OnnxNode[]): boolean {
   return nodes.some((n) => n.op_type === 'Transpose' && tables.has(n.input?.[0] ?? ''));
 }
 
-function refusalOf(dtype: OnnxDtype, nodes: OnnxNode[], has: (op: string) => boolean): string | undefined {
-  if (dtype === 'q8' || dtype === 'int8' || dtype === 'uint8') {
-    const op = nodes.find((n) => INTEGER_OPS.has(n.op_type ?? ''))?.op_type ?? 'MatMulNBits 8-bit';
-    return `${dtype} ${op} weights are not supported: choose q4 or q4f16`;
-  }
-  if (has('MatMulNBits') && dtype === 'unknown') return 'MatMulNBits weights of other than 4 bits are not supported: choose q4 or q4f16';
-  return undefined;
+/** onnxruntime quantize_dynamic's integer ops (q8 / int8 / uint8); 8-bit MatMulNBits is refused by the loader itself */
+function refusalOf(dtype: OnnxDtype, nodes: OnnxNode[]): string | undefined {
+  const op = nodes.find((n) => INTEGER_OPS.has(n.op_type ?? ''))?.op_type;
+  return op ? `${dtype} ${op} weights are not supported: choose q4 or q4f16` : undefined;
 }
 
 /** Throws the refusal of a decoded model, if it has one (called by weightsFromOnnx before reading weights). */
