@@ -14,5 +14,6 @@ declare global {
 window.steerlabCheckOnnx = async (hubUrl, repo, file, ortDist) => {
   const backend = await createBackend({ prefer: 'webgpu', wasmPaths: ortDist });
   const r = await checkOnnxFile(hubSource(repo, { baseUrl: hubUrl }), file, { backend });
-  return { backend: backend.kind, reason: backend.reason, status: r.status, verdict: r.verdict };
+  const logitScale = r.ort ? r.ort.reduce((m, x) => Math.max(m, Math.abs(x)), 0) : 0;
+  return { backend: backend.kind, reason: backend.reason, status: r.status, verdict: r.verdict, logitScale };
 };
