@@ -332,6 +332,19 @@ def run_builder(arch, out_dir, precision, ep, extra, separate_rope=False):
     code = ("import sys, runpy\n"
             f"sys.path.insert(0, {os.path.join(VENDOR, 'models')!r})\n"
             f"sys.argv = [{bpath!r}] + {args!r}\n"
+            "import transformers as T\n"
+            "def _rp(self, kind):\n"
+            "    rp = getattr(self, 'rope_parameters', None) or {}\n"
+            "    rp = rp.get(kind, rp)\n"
+            "    return rp.get('rope_theta')\n"
+            "def _prop(name, kind):\n"
+            "    key = '_fx_' + name\n"
+            "    return property(lambda self: self.__dict__.get(key) or _rp(self, kind), lambda self, v: self.__dict__.__setitem__(key, v))\n"
+            "for _c in [getattr(T, n, None) for n in ('Gemma3TextConfig',)]:\n"
+            "    if _c is not None and not hasattr(_c, 'rope_local_base_freq'):\n"
+            "        _c.rope_local_base_freq = _prop('rope_local_base_freq', 'sliding_attention')\n"
+            "    if _c is not None and not hasattr(_c, 'rope_theta'):\n"
+            "        _c.rope_theta = _prop('rope_theta', 'full_attention')\n"
             "import builders.base as B\n"
             + ("B.Model.is_fused_rope_supported = lambda self: False\n" if separate_rope else "")
             + f"runpy.run_path({bpath!r}, run_name='__main__')\n")
@@ -419,6 +432,9 @@ def main():
     log("transformers", transformers.__version__, "onnxruntime", onnxruntime.__version__)
     steps = [(f"tjs-{a}", (lambda a=a: tjs_layout(a))) for a in ARCHES]
     steps += [("chunks-qwen2", chunked), ("genai-qwen2", genai_layout), ("gemma-build-gemma3", gemma_build)]
+    only = os.environ.get("ONLY")  # a retry of some steps, e.g. ONLY=gemma-build-gemma3
+    if only:
+        steps = [s for s in steps if s[0] in only.split(",")]
     for name, fn in steps:
         log(f"===== {name}")
         try:

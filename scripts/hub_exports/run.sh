@@ -11,7 +11,7 @@ WORK="$(mktemp -d)"
   python3 -c 'import torch, transformers, onnx, onnxruntime; print("torch", torch.__version__, "transformers", transformers.__version__, "onnx", onnx.__version__, "ort", onnxruntime.__version__)'
   python3 -c 'import tqdm, sympy, packaging, tokenizers; print("tqdm sympy packaging tokenizers ok")'
   python3 -c 'import onnx_ir; print("onnx_ir", onnx_ir.__version__)'
-  CUDA_VISIBLE_DEVICES="" timeout 900 python3 "$HERE/make_fixtures.py" "$HERE" "$WORK/issue9"
+  ONLY="${ONLY:-}" CUDA_VISIBLE_DEVICES="" timeout 900 python3 "$HERE/make_fixtures.py" "$HERE" "$WORK/issue9"
   echo "python exit $?"
   ls -lR "$WORK/issue9"
   echo "end $(date -u)"

@@ -107,7 +107,8 @@ function headIsTransposedEmbedding(g: OnnxGraph, nodes: OnnxNode[]): boolean {
 
 /** onnxruntime quantize_dynamic's integer ops (q8 / int8 / uint8); 8-bit MatMulNBits is refused by the loader itself */
 function refusalOf(dtype: OnnxDtype, nodes: OnnxNode[]): string | undefined {
-  const op = nodes.find((n) => INTEGER_OPS.has(n.op_type ?? ''))?.op_type;
+  // name the weight op (MatMulInteger) rather than the activation quantiser that precedes it
+  const op = nodes.find((n) => n.op_type === 'MatMulInteger')?.op_type ?? nodes.find((n) => INTEGER_OPS.has(n.op_type ?? ''))?.op_type;
   return op ? `${dtype} ${op} weights are not supported: choose q4 or q4f16` : undefined;
 }
 
