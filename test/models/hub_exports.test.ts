@@ -73,7 +73,11 @@ describe('hub-exporter fixtures', () => {
           const rec = readSafetensorsRaw(new Uint8Array(readFileSync(path.join(dir, 'ort_logits.safetensors'))));
           expect(Array.from(rec.get('input_ids')!.data as ArrayLike<number>)).toEqual([2, 17, 256, 999, 3, 512, 42, 7, 100, 64]);
           const py = rec.get(`ort::${file}`);
-          if (py) expect(maxAbsDiff(r.ours!, py.data as Float32Array), 'vs onnxruntime-python').toBeLessThanOrEqual(tol);
+          // onnxruntime-python ran float16 files as they are, in float16: its rounding (2.5e-3 to 3.7e-3 measured) is
+          // what separates us there; onnxruntime-web running the same file as-is must agree with it
+          const f16 = v.dtype === 'fp16' || v.dtype === 'q4f16';
+          if (py) expect(maxAbsDiff(r.ours!, py.data as Float32Array), 'vs onnxruntime-python').toBeLessThanOrEqual(f16 ? 5e-3 : tol);
+          if (f16) expect(r.ortAsIsDiff!, 'vs onnxruntime-web running the float16 file as it is').toBeLessThanOrEqual(5e-3);
         }, 120_000);
       }
     });
