@@ -13,7 +13,7 @@ import { parseHfConfig } from './config_parse';
 import type { FileSource } from './file_source';
 import { LoadedModel } from './model';
 import { describeOnnx, UnsupportedOnnxError, type OnnxDtype, type OnnxLayout } from './onnx_layout';
-import { upcastFloat16 } from './onnx_upcast';
+import { exactReference } from './onnx_upcast';
 import { weightsFromOnnx } from './onnx_weights';
 import { buildSteerGraph } from './steer_graph';
 import type { ModelWeights } from './weights';
@@ -27,7 +27,7 @@ export interface OnnxVerdict {
   external_chunks: number;
   ok: boolean;
   reason: string | null;
-  /** max |ours − onnxruntime| over the logits of CHECK_IDS (float16 graphs: run upcast to float32); null when not compared */
+  /** max |ours − onnxruntime| over the logits of CHECK_IDS (the file in its exact form: onnx_upcast.ts); null when not compared */
   logits_max_abs_diff_vs_ort: number | null;
 }
 
@@ -71,7 +71,7 @@ export interface CheckResult {
   /** our and onnxruntime's logits [1, T, V] when compared */
   ours?: Float32Array;
   ort?: Float32Array;
-  /** float16 files: max |ours − onnxruntime running the file as it is, in float16| (its rounding, for the record) */
+  /** float16 / accuracy_level files: max |ours − onnxruntime running the file as it is| (its rounding, for the record) */
   ortAsIsDiff?: number;
 }
 
@@ -133,14 +133,18 @@ export async function checkOnnxFile(src: FileSource, file: string, opts: CheckOp
   } catch (e) {
     return { ...result, status: 'refused', verdict: { ...result.verdict, ok: false, reason: `our graph failed on the loaded weights: ${(e as Error).message}` } };
   }
-  // a graph that computes in float16 runs as its float32 upcast (onnx_upcast.ts); the file as it is, beside it
+  // onnxruntime runs the file in its exact-arithmetic form (float16 upcast, no int8 accuracy_level: onnx_upcast.ts);
+  // the file as it is, beside it, for the record (a device without shader-f16 cannot run a float16 file as it is)
   const f16 = facts.dtype === 'fp16' || facts.dtype === 'q4f16';
   let asIs: number | undefined;
   try {
-    if (f16) {
-      const up = upcastFloat16(bytes, external);
-      ort = await ortLogits(opts.backend, decodeModel(up), up, external, ids, config);
-      asIs = maxAbsDiff(ours, await ortLogits(opts.backend, model, bytes, external, ids, config));
+    const exact = exactReference(bytes, external, f16);
+    if (exact) {
+      ort = await ortLogits(opts.backend, decodeModel(exact), exact, external, ids, config);
+      asIs = await ortLogits(opts.backend, model, bytes, external, ids, config).then(
+        (x) => maxAbsDiff(ours, x),
+        () => undefined,
+      );
     } else ort = await ortLogits(opts.backend, model, bytes, external, ids, config);
   } catch (e) {
     // onnxruntime-web cannot run every file onnxruntime can (e.g. a contrib op missing from the wasm build): the

@@ -1,13 +1,30 @@
-// A float32 copy of a graph that computes in float16 (transformers.js fp16 / q4f16 files, the Gemma build's
-// q4f16): every float16 initializer, Constant and Cast target becomes float32, so onnxruntime runs the file's
-// own weights with the arithmetic our graphs do (weights upcast, float32 math). Comparing with the file as it is
-// would measure onnxruntime's float16 rounding (≈3e-3 on the fixtures' logits), not whether we read the weights.
+// The exact-arithmetic form of a graph, for checking that we read its weights: onnxruntime then runs the file's
+// own weights with the arithmetic our graphs do.
+//   - float16 graphs (transformers.js fp16 / q4f16, the Gemma build's q4f16): every float16 initializer, Constant
+//     and Cast target becomes float32 (weights upcast, float32 math). As they are, onnxruntime's float16 rounding
+//     (≈3e-3 on the fixtures' logits) would dominate.
+//   - MatMulNBits accuracy_level (genai and Gemma builds use 4: activations quantised to int8, which the WebGPU EP
+//     does — 0.05 on the genai fixture's logits): removed, so the product is computed in float.
 
 import { f16ToFloat32 } from '../engine/dtype';
 import { decodeModel, encodeModel, toNum, type OnnxTensor, type OnnxValueInfo } from '../engine/onnx/proto';
 
 const FLOAT = 1;
 const FLOAT16 = 10;
+
+/** The exact-arithmetic form, or null when the graph already is one (no float16, no accuracy_level). */
+export function exactReference(bytes: Uint8Array, external: Map<string, Uint8Array>, hasF16: boolean): Uint8Array | null {
+  const m = decodeModel(bytes);
+  let changed = false;
+  for (const n of m.graph?.node ?? []) {
+    if (n.op_type !== 'MatMulNBits') continue;
+    const before = n.attribute?.length ?? 0;
+    n.attribute = (n.attribute ?? []).filter((a) => !(a.name === 'accuracy_level' && toNum(a.i) !== 0));
+    if (n.attribute.length !== before) changed = true;
+  }
+  if (hasF16) return upcastFloat16(encodeModel(m), external);
+  return changed ? encodeModel(m) : null;
+}
 
 export function upcastFloat16(bytes: Uint8Array, external: Map<string, Uint8Array>): Uint8Array {
   const m = decodeModel(bytes);
@@ -38,8 +55,8 @@ function upcastTensor(t: OnnxTensor, external: Map<string, Uint8Array>): void {
     const blob = external.get(kv.location ?? '');
     if (!blob) throw new Error(`float16 initializer ${t.name} lives in ${kv.location}, which was not provided`);
     const off = Number(kv.offset ?? 0);
-    half = new Uint16Array(blob.slice(off, off + n * 2).buffer);
-  } else if (t.raw_data?.byteLength) half = new Uint16Array(t.raw_data.slice().buffer);
+    half = halfOf(blob.subarray(off, off + n * 2));
+  } else if (t.raw_data?.byteLength) half = halfOf(t.raw_data);
   else half = Uint16Array.from(t.int32_data ?? []);
   const f = f16ToFloat32(half);
   t.data_type = FLOAT;
@@ -47,4 +64,11 @@ function upcastTensor(t: OnnxTensor, external: Map<string, Uint8Array>): void {
   t.int32_data = [];
   t.external_data = [];
   t.data_location = 0;
+}
+
+/** float16 bits from bytes at any offset (Node's Buffer.slice is a view, so copy explicitly) */
+function halfOf(bytes: Uint8Array): Uint16Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Uint16Array(copy.buffer);
 }
