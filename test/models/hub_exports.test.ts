@@ -17,6 +17,8 @@ import { listDirFiles } from '../../src/models/file_listing';
 import { loadModel } from '../../src/models/load';
 import { checkOnnxFile, maxAbsDiff, toleranceFor, type OnnxVerdict } from '../../src/models/onnx_check';
 import { readSafetensorsRaw } from '../../src/models/safetensors';
+import { loadRegistry } from '../../src/models/registry';
+import { startFixtureServer } from '../../scripts/fixture-server';
 import { directionalGradCheck } from './grad_on_weights';
 
 const FIX = path.resolve(__dirname, '../fixtures/hub_exports');
@@ -124,7 +126,37 @@ describe('weights loaded from each layout', () => {
 const run = promisify(execFile);
 const inspect = (...args: string[]) => run(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'scripts/inspect.ts'), ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
 
+describe('the registry against the fixture layouts', () => {
+  // the first fixture folder of each layout: the registry's files must be ones a fixture of that layout proves
+  const FIXTURE_OF: Record<string, string> = { optimum: 'tjs-qwen2', 'gemma-build': 'gemma-build-gemma3', genai: 'genai-qwen2' };
+  for (const m of loadRegistry().models.filter((x) => x.format === 'onnx')) {
+    it(`${m.id}: each listed file has the name, layout, dtype and external data of a fixture that loads`, async () => {
+      for (const w of m.weights) {
+        expect(w.layout, `${m.id} ${w.file} names its layout`).toBeDefined();
+        const fx = FIXTURE_OF[w.layout!]!;
+        const r = await checkOnnxFile(dirSource(path.join(FIX, fx)), w.file);
+        expect(r.status, `${fx}/${w.file}: ${r.verdict.reason}`).toBe('ok');
+        expect([r.verdict.layout, r.verdict.dtype]).toEqual([w.layout, w.dtype]);
+        const chunks = Object.keys(info(fx).files[w.file].external).map((c) => path.posix.join(path.posix.dirname(w.file), c));
+        expect(w.externalData ?? [], `${m.id} ${w.file}: external files as the ${w.layout} exporter writes them`).toEqual(chunks);
+      }
+    }, 60_000);
+  }
+});
+
 describe('npm run inspect', () => {
+  it('reads a Hub repository by id (listing, then each file), here a local server playing the Hub', async () => {
+    const hub = await startFixtureServer({ repos: { 'exports/genai-qwen2': path.join(FIX, 'genai-qwen2') } });
+    try {
+      const { stdout } = await inspect('exports/genai-qwen2', '--hub-url', hub.url);
+      const v = JSON.parse(stdout.trim()) as OnnxVerdict;
+      expect(v).toMatchObject({ file: 'model.onnx', layout: 'genai', dtype: 'q4', external_chunks: 1, ok: true, reason: null });
+      expect(v.logits_max_abs_diff_vs_ort!).toBeLessThanOrEqual(2e-3);
+    } finally {
+      await hub.close();
+    }
+  }, 300_000);
+
   it('prints one JSON verdict per ONNX file and exits 0 when each is ok or refused with a reason', async () => {
     const { stdout } = await inspect(path.join(FIX, 'tjs-llama'));
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as OnnxVerdict);
