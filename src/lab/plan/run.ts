@@ -1,18 +1,21 @@
 // Runs a whole study from a plan: load the model and tokenizer, prepare the data, train every run (general,
 // KL-regularised, remove-KL continuations), then the sweeps, PCA and generations the plan asks for, and return
-// the report (plan, library versions, per-run curves/checkpoints/final vector, the numbers behind each plot).
-// File and network access come from the caller (`env`), so the same code runs in Node and in the worker.
+// the report (report.ts). runPlan reads as the list of those steps; each step is one function below that fills
+// its part of the report. File and network access come from the caller (`env`), so the same code runs in Node
+// and in the worker.
 
 import type { Backend } from '../../engine/runtime/backend';
 import type { FileSource } from '../../models/file_source';
-import { loadModel } from '../../models/load';
+import { hookName } from '../../models/hooks';
+import { loadModel, type LoadedFiles } from '../../models/load';
 import { LoadedModel } from '../../models/model';
-import { loadTokenizer, type ChatTokenizer } from '../../models/tokenizer';
-import { prepareChatDataset } from '../data/prepare';
+import { loadTokenizer, type ChatMessage, type ChatTokenizer } from '../../models/tokenizer';
+import { documentRows } from '../data/documents';
+import { prepareChatDataset, type PreparedDataset } from '../data/prepare';
 import type { ChatInput } from '../data/jsonl';
 import type { TokenizedRow } from '../data/tokenize';
 import { sampleWithoutReplacement } from '../data/split';
-import { norm } from '../feeds';
+import { vectorNorm } from '../vectors/norm';
 import { Generator } from '../generate';
 import { pcaTrajectories } from '../pca';
 import { parseQuestionsYaml } from '../questions';
@@ -21,6 +24,8 @@ import { KlEvaluator, LossEvaluator } from '../sweeps/evaluator';
 import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweeps';
 import { SteeringTrainer, type TrainState } from '../train/trainer';
 import { PAPER_ADAMW } from '../train/optim';
+import { float32ToBase64 } from '../vectors/base64';
+import type { Report } from './report';
 import type { Plan } from './schema';
 
 export interface PlanEnv {
@@ -39,57 +44,6 @@ export interface PlanEnv {
   signal?: AbortSignal;
 }
 
-export interface RunReport {
-  lambda_kl: number;
-  init_from?: string;
-  loss_curve: { step: number; loss: number; ce: number; kl: number; norm: number }[];
-  ce: number;
-  kl: number;
-  checkpoint_norms: { step: number; norm: number }[];
-  /** raw v, little-endian float32, standard base64 (RFC 4648 §4, padded); the effective vector is alpha · v */
-  final_vector: string;
-  final_norm: number;
-  /** mean per-token KL(p_chat ‖ p_steered) of the final vector on held KL rows (every run, λ = 0 included) */
-  kl_eval?: number;
-  /** SFT loss of the final vector on the held-out 10 % of the training file (up to 100 rows) */
-  heldout_ce?: number;
-}
-
-export interface Report {
-  plan: Plan;
-  versions: Record<string, string>;
-  model: { id: string; format: string; layers: number; d_model: number; arch: string };
-  runs: Record<string, RunReport>;
-  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number }[]>;
-  stability?: Record<string, { eps: number; mean: number; sd: number }[]>;
-  stability_reference?: Record<string, { loss_trained: number; loss_chat: number }>;
-  fineweb?: Record<string, { norm: number; kl: number }[]>;
-  pca?: { explained_variance: number[]; explained_variance_ratio: number[]; coords: Record<string, number[][]> };
-  generate?: Record<string, { id?: string; question: string; samples: string[] }[]>;
-  /** the held-out rows the runs' heldout_ce is measured on, and their loss without steering */
-  heldout?: { rows: number; ce_unsteered: number };
-  seconds: number;
-}
-
-/**
- * Standard padded base64, not the URL-safe alphabet: reports are read by other tools, and Python's
- * base64.b64decode silently drops '-' and '_' (it does not reject them), which would corrupt the vector.
- */
-export function vectorToBase64(v: Float32Array): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-/** FineWeb documents → rows tokenised WITHOUT a chat template (special tokens as the tokenizer adds them). */
-export function documentRows(tok: ChatTokenizer, docs: string[], maxTokens: number): TokenizedRow[] {
-  return docs.map((text, i) => {
-    const ids = tok.encode(text, { addSpecial: true }).slice(0, maxTokens);
-    return { line: i + 1, ids: Int32Array.from(ids), lossMask: new Uint8Array(ids.length), promptLen: 0, fullLen: ids.length, prefixFallback: false };
-  });
-}
-
 /** Runs `f`, prefixing any error (but a cancellation) with the plan field and value it came from. */
 async function at<T>(field: string, value: string, f: () => Promise<T>): Promise<T> {
   try {
@@ -100,8 +54,46 @@ async function at<T>(field: string, value: string, f: () => Promise<T>): Promise
   }
 }
 
+/** What every step works with: the loaded model and tokenizer, the training data, and the runs trained so far. */
+interface Study {
+  plan: Plan;
+  env: PlanEnv;
+  log: (msg: string) => void;
+  files: LoadedFiles;
+  model: LoadedModel;
+  tok: ChatTokenizer;
+  data: PreparedDataset;
+  /** training rows of KL data specs (each file read once) */
+  klRows(specs: string[], field: (j: number) => string): Promise<TokenizedRow[]>;
+  /** final training state of each run, by name */
+  finals: Map<string, TrainState>;
+}
+
 export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const t0 = performance.now();
+  const study = await openStudy(plan, env);
+  const cfg = study.files.config;
+  const report: Report = {
+    plan,
+    versions: env.versions,
+    model: { id: plan.model, format: study.files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch, hook: hookName(plan.layer, plan.hook) },
+    runs: {},
+    seconds: 0,
+  };
+  await trainRuns(study, report);
+  await measureHeldout(study, report);
+  await measureKlEval(study, report);
+  await measureEfficiencyAndStability(study, report);
+  await measureFineweb(study, report);
+  projectTrajectories(study, report);
+  await generateAnswers(study, report);
+  study.model.store.dispose();
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}
+
+/** Model, tokenizer and training data; a dataset that cannot be read, or has no usable row, is reported under its plan field. */
+async function openStudy(plan: Plan, env: PlanEnv): Promise<Study> {
   const log = env.log ?? (() => {});
   const src = env.modelSource(plan);
   log(`loading ${plan.model}`);
@@ -110,7 +102,6 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const cfg = files.config;
   if (plan.layer >= cfg.numLayers) throw new Error(`invalid plan: plan.layer ${plan.layer} is outside 0..${cfg.numLayers - 1} for ${plan.model}`);
   const tok = await at(plan.tokenizer ? 'plan.tokenizer' : 'plan.model', plan.tokenizer ?? plan.model, () => loadTokenizer(env.tokenizerSource?.(plan) ?? src));
-  // a dataset that cannot be read, or has no usable row, is reported under the plan field that named it
   const prep = (spec: string, rows: number | undefined, field: string) =>
     at(field, spec, async () => {
       const d = await prepareChatDataset(await env.dataset(spec, plan), tok, { labels: plan.train.labels, maxLen: plan.train.max_len, limit: rows, seed: plan.seed });
@@ -132,22 +123,25 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
     }
     return out;
   };
+  return { plan, env, log, files, model, tok, data, klRows, finals: new Map() };
+}
 
-  const report: Report = {
-    plan,
-    versions: env.versions,
-    model: { id: plan.model, format: files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch },
-    runs: {},
-    seconds: 0,
-  };
-  const finals = new Map<string, TrainState>();
+/** α·v of a trained run's final vector. */
+function effective(study: Study, name: string): Float32Array {
+  return Float32Array.from(study.finals.get(name)!.v, (x) => x * study.plan.alpha);
+}
+
+/** Trains the runs in order (a run may start from an earlier one's vector) and reports curves and vectors. */
+async function trainRuns(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok, data, finals } = study;
   for (const [i, run] of plan.runs.entries()) {
     const init = run.init_from ? finals.get(run.init_from)!.v : undefined;
-    log(`training ${run.name} (λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''})`);
+    study.log(`training ${run.name} (λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''})`);
     const trainer = await SteeringTrainer.create(
       model,
       {
         layer: plan.layer,
+        hook: plan.hook,
         alpha: plan.alpha,
         microBatch: plan.train.batch,
         accumulation: plan.train.accumulation,
@@ -161,7 +155,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         seed: plan.seed,
         init,
       },
-      { train: data.train, kl: run.lambda_kl > 0 ? await klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
+      { train: data.train, kl: run.lambda_kl > 0 ? await study.klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
     );
     const { state, cancelled } = await trainer.run({ signal: env.signal });
     await trainer.release();
@@ -174,112 +168,129 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
       loss_curve: state.history.map((h) => ({ step: h.step, loss: h.loss, ce: h.ce, kl: h.kl, norm: h.norm })),
       ce: last?.ce ?? NaN,
       kl: last?.kl ?? NaN,
-      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: plan.alpha * norm(c.v) })),
-      final_vector: vectorToBase64(state.v),
-      final_norm: plan.alpha * norm(state.v),
+      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: vectorNorm(c.v, plan.alpha) })),
+      final_vector: float32ToBase64(state.v),
+      final_norm: vectorNorm(state.v, plan.alpha),
     };
   }
-  const effective = (name: string) => Float32Array.from(finals.get(name)!.v, (x) => x * plan.alpha);
+}
 
-  // generalisation within the domain: the held-out part of the training file
-  if (data.heldOut.length) {
-    const rows = data.heldOut.slice(0, 100);
-    const hev = await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
-    report.heldout = { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(cfg.hiddenSize)) };
-    for (const run of plan.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(run.name));
-    await hev.release();
-  }
+/** Generalisation within the domain: every run's loss on the held-out part of the training file. */
+async function measureHeldout(study: Study, report: Report): Promise<void> {
+  const { plan, model, tok, data } = study;
+  if (!data.heldOut.length) return;
+  const rows = data.heldOut.slice(0, 100);
+  const hev = await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal, hook: plan.hook });
+  report.heldout = { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(model.config.hiddenSize)) };
+  for (const run of plan.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(study, run.name));
+  await hev.release();
+}
 
-  // every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms
+/** Every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms. */
+async function measureKlEval(study: Study, report: Report): Promise<void> {
+  const { plan, model, tok } = study;
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
-  if (klSpecs.length) {
-    const rows = (await klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
-    const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
-    for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(run.name));
-    await kev.release();
-  }
+  if (!klSpecs.length) return;
+  const rows = (await study.klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
+  const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal, hook: plan.hook });
+  for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(study, run.name));
+  await kev.release();
+}
 
-  if (plan.efficiency || plan.stability) {
-    const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
-    // SCIENCE.md: 100 training examples, seed 42
-    const ev = await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal });
-    if (plan.efficiency) {
-      report.efficiency = {};
-      for (const run of plan.runs) {
-        log(`efficiency: ${run.name}`);
-        const r = await efficiencySweep(ev, effective(run.name), { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
-        report.efficiency[run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}) }));
-      }
+/** Efficiency (loss vs norm) and stability (loss under orthogonal noise) on one sample of training rows. */
+async function measureEfficiencyAndStability(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok, data } = study;
+  if (!plan.efficiency && !plan.stability) return;
+  const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
+  // SCIENCE.md: 100 training examples, seed 42
+  const ev = await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal, hook: plan.hook });
+  if (plan.efficiency) {
+    report.efficiency = {};
+    for (const run of plan.runs) {
+      study.log(`efficiency: ${run.name}`);
+      const r = await efficiencySweep(ev, effective(study, run.name), { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
+      report.efficiency[run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}) }));
     }
-    if (plan.stability) {
-      report.stability = {};
-      report.stability_reference = {};
-      for (const run of plan.runs) {
-        log(`stability: ${run.name}`);
-        const r = await stabilitySweep(ev, effective(run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
-        report.stability[run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
-        report.stability_reference[run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
-      }
+  }
+  if (plan.stability) {
+    report.stability = {};
+    report.stability_reference = {};
+    for (const run of plan.runs) {
+      study.log(`stability: ${run.name}`);
+      const r = await stabilitySweep(ev, effective(study, run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
+      report.stability[run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
+      report.stability_reference[run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
     }
-    await ev.release();
   }
+  await ev.release();
+}
 
-  if (plan.fineweb) {
-    log(`fineweb: ${plan.fineweb.docs} documents`);
-    const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
-    if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
-    const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal });
-    const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(r.name)]));
-    report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
-    await kev.release();
+/** Pre-training significance: KL on FineWeb documents against the norm, trained and random directions. */
+async function measureFineweb(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok } = study;
+  if (!plan.fineweb) return;
+  study.log(`fineweb: ${plan.fineweb.docs} documents`);
+  const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
+  if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
+  const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal, hook: plan.hook });
+  const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(study, r.name)]));
+  report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
+  await kev.release();
+}
+
+/** Training trajectories: the checkpoints of the named runs projected on their principal components. */
+function projectTrajectories(study: Study, report: Report): void {
+  const { plan, finals } = study;
+  if (!plan.pca) return;
+  const runs = plan.pca.runs.map((name) => ({ name, checkpoints: finals.get(name)!.checkpoints.map((c) => c.v) }));
+  const r = pcaTrajectories(runs, { k: plan.pca.k });
+  report.pca = { explained_variance: r.explainedVariance, explained_variance_ratio: r.explainedVarianceRatio, coords: Object.fromEntries(r.projections.map((p) => [p.name, p.coords])) };
+}
+
+/** The questions of plan.generate: literal ones, or question files (plain variants, first paraphrase, their system prompt). */
+async function readQuestions(study: Study): Promise<{ id?: string; question: string; system: string | null }[]> {
+  const { plan, env } = study;
+  const questions: { id?: string; question: string; system: string | null }[] = [];
+  for (const [j, q] of plan.generate!.questions.entries()) {
+    if (!/\.ya?ml$/i.test(q)) {
+      questions.push({ question: q, system: null });
+      continue;
+    }
+    const parsed = await at(`plan.generate.questions[${j}]`, q, async () => {
+      if (!env.readText) throw new Error('this environment cannot read question files');
+      const list = parseQuestionsYaml(await env.readText(q, plan), { source: q });
+      if (!list.length) throw new Error('the file has no plain-variant question');
+      return list;
+    });
+    for (const e of parsed) questions.push({ id: e.id, question: e.question, system: e.system });
   }
+  return questions;
+}
 
-  if (plan.pca) {
-    const runs = plan.pca.runs.map((name) => ({ name, checkpoints: finals.get(name)!.checkpoints.map((c) => c.v) }));
-    const r = pcaTrajectories(runs, { k: plan.pca.k });
-    report.pca = { explained_variance: r.explainedVariance, explained_variance_ratio: r.explainedVarianceRatio, coords: Object.fromEntries(r.projections.map((p) => [p.name, p.coords])) };
-  }
-
-  if (plan.generate) {
-    // literal questions, or question files (the plain variants, first paraphrase, with their system prompt if any)
-    const questions: { id?: string; question: string; system: string | null }[] = [];
-    for (const [j, q] of plan.generate.questions.entries()) {
-      if (!/\.ya?ml$/i.test(q)) {
-        questions.push({ question: q, system: null });
-        continue;
-      }
-      const field = `plan.generate.questions[${j}]`;
-      const parsed = await at(field, q, async () => {
-        if (!env.readText) throw new Error('this environment cannot read question files');
-        const list = parseQuestionsYaml(await env.readText(q, plan), { source: q });
-        if (!list.length) throw new Error('the file has no plain-variant question');
-        return list;
+/** Sampled answers of the steered model to each question, per run named in plan.generate. */
+async function generateAnswers(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok, finals } = study;
+  if (!plan.generate) return;
+  const questions = await readQuestions(study);
+  const gen = await Generator.create(model, plan.layer, plan.hook);
+  report.generate = {};
+  for (const name of plan.generate.runs) {
+    report.generate[name] = [];
+    for (const [qi, { id, question: q, system }] of questions.entries()) {
+      const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: q }];
+      const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
+      const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
+        maxNewTokens: plan.generate.max_new_tokens,
+        temperature: plan.generate.temperature,
+        topP: plan.generate.top_p,
+        seed: deriveSeed(plan.seed, 'generate', qi),
+        eos: tok.eosIds,
+        strength: 1,
+        batch: plan.generate.samples,
+        signal: env.signal,
       });
-      for (const e of parsed) questions.push({ id: e.id, question: e.question, system: e.system });
+      report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
     }
-    const gen = await Generator.create(model, plan.layer);
-    report.generate = {};
-    for (const name of plan.generate.runs) {
-      report.generate[name] = [];
-      for (const [qi, { id, question: q, system }] of questions.entries()) {
-        const messages = [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: q }];
-        const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
-        const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
-          maxNewTokens: plan.generate.max_new_tokens,
-          temperature: plan.generate.temperature,
-          topP: plan.generate.top_p,
-          seed: deriveSeed(plan.seed, 'generate', qi),
-          eos: tok.eosIds,
-          strength: 1,
-          batch: plan.generate.samples,
-          signal: env.signal,
-        });
-        report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
-      }
-    }
-    await gen.release();
   }
-  model.store.dispose();
-  report.seconds = (performance.now() - t0) / 1000;
-  return report;
+  await gen.release();
 }

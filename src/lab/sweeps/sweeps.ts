@@ -4,7 +4,7 @@
 // the same functions, so a slider lands exactly on the plotted curve.
 
 import { Rng, deriveSeed, randomUnitVector } from '../rng';
-import { norm } from '../feeds';
+import { vectorNorm as norm } from '../vectors/norm';
 import type { KlEvaluator, LossEvaluator } from './evaluator';
 
 export const EFFICIENCY_SCALES = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];

@@ -6,16 +6,20 @@
 
 import { CompiledGraph } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
+import type { HookPoint } from '../../models/hooks';
 import { buildSteerGraph } from '../../models/steer_graph';
 import { collate } from '../data/batch';
 import { epochOrder } from '../data/split';
 import type { TokenizedRow } from '../data/tokenize';
 import { Rng, deriveSeed } from '../rng';
-import { batchFeeds, f32, klIndexFeed, norm, scalar } from '../feeds';
+import { batchFeeds, f32, klIndexFeed, scalar } from '../feeds';
+import { vectorNorm } from '../vectors/norm';
 import { adamState, adamwStep, linearWarmup, type AdamState, type AdamWConfig } from './optim';
 
 export interface TrainConfig {
   layer: number;
+  /** where in block `layer` α·v is added (models/hooks.ts); default 'resid_post' */
+  hook?: HookPoint;
   /** steering scale α (paper: 256); norms shown are ‖α·v‖ */
   alpha: number;
   microBatch: number;
@@ -112,10 +116,13 @@ export class SteeringTrainer {
     if (cfg.klChunk !== undefined && (!Number.isInteger(cfg.klChunk) || cfg.klChunk < 1)) throw new Error(`train.klChunk must be a positive integer, got ${cfg.klChunk}`);
     // CE and KL run as separate graphs: the KL batch goes through in chunks (see klChunk)
     const be = model.store.backend;
-    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: true, grads: ['ce'] }).graph, model.store);
+    // row bounds let the heads chunk their vocabulary-sized tensors (losses.headChunks)
+    const longest = Math.max(1, ...data.train.map((r) => r.ids.length));
+    const klLongest = Math.max(1, ...(data.kl ?? []).map((r) => r.ids.length));
+    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, hook: cfg.hook, ce: true, grads: ['ce'], ceRows: cfg.microBatch * longest }).graph, model.store);
     const klGraph =
       cfg.lambdaKl > 0
-        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32' }).graph, model.store)
+        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, hook: cfg.hook, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32', klRows: (cfg.klChunk ?? 2) * klLongest }).graph, model.store)
         : undefined;
     // the KL set is walked in one fixed seeded order
     const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
@@ -202,7 +209,7 @@ export class SteeringTrainer {
       const lr = cfg.optim.lr * linearWarmup(state.step, cfg.warmup, total);
       adamwStep(state.v, grad, state.adam, cfg.optim, lr);
       state.step += 1;
-      const rec: StepRecord = { step: state.step, loss, ce, kl, norm: cfg.alpha * norm(state.v), lr };
+      const rec: StepRecord = { step: state.step, loss, ce, kl, norm: vectorNorm(state.v, cfg.alpha), lr };
       state.history.push(rec);
       const elapsed = (performance.now() - t0) / 1000;
       const done = state.step - startStep;

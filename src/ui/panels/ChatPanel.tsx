@@ -5,6 +5,7 @@
 import { useEffect, useMemo } from 'react';
 import { useSticky } from '../lib/sticky';
 import { useShallow } from 'zustand/react/shallow';
+import { hookName } from '../../models/hooks';
 import { ask, emRates, generateEm, judgeEm, labelEm, loadQuestions, type ChatVector, type GenSettings } from '../actions/chat';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart } from '../components/Chart';
@@ -23,8 +24,8 @@ function useVectorOptions(): ChatVector[] {
   const lib = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
   return useMemo(
     () => [
-      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, label: `run: ${v.label}` })),
-      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, label: v.name })),
+      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, hook: v.hook, label: `run: ${v.label}` })),
+      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, hook: v.hook, label: v.name })),
     ],
     [study, lib],
   );
@@ -78,7 +79,7 @@ export function ChatPanel() {
                 {options.length === 0 ? <option>no vector for this model yet</option> : null}
                 {options.map((o, i) => (
                   <option key={i} value={i}>
-                    {o.label} (layer {o.layer})
+                    {o.label} ({hookName(o.layer, o.hook)})
                   </option>
                 ))}
               </select>

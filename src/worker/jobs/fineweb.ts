@@ -3,7 +3,7 @@
 
 import { createStore, get, set } from 'idb-keyval';
 import { cachedSource, hubRowsSource, parquetSource, type ShardStore } from '../../lab/fineweb';
-import { documentRows } from '../../lab/plan/run';
+import { documentRows } from '../../lab/data/documents';
 import { KlEvaluator } from '../../lab/sweeps/evaluator';
 import { finewebKlSweep } from '../../lab/sweeps/sweeps';
 import type { JobHandler } from './context';
@@ -51,8 +51,8 @@ export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
   const docs = ctx.session.finewebDocs;
   if (!docs.length) throw new Error('no FineWeb documents yet: fetch them first');
   ctx.phase('caching activations of the documents');
-  const ev = await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
-    KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal }),
+  const ev = await ctx.session.derive(`kl|${req.layer}|${req.hook ?? 'resid_post'}|${docs.length}|${req.maxTokens}`, () =>
+    KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal, hook: req.hook }),
   );
   const curves = Object.keys(req.vectors).length + req.randomSeeds.length;
   const total = curves * req.norms.length;

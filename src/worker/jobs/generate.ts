@@ -13,7 +13,7 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
   const layer = v?.layer ?? Math.floor(model.config.numLayers / 2);
   if (layer >= model.config.numLayers) throw new Error(`the vector's layer ${layer} does not exist in this ${model.config.numLayers}-layer model`);
   ctx.phase('compiling the generation graphs');
-  const gen = await ctx.session.derive(`gen|${layer}`, () => Generator.create(model, layer));
+  const gen = await ctx.session.derive(`gen|${layer}|${v?.hook ?? 'resid_post'}`, () => Generator.create(model, layer, v?.hook));
   ctx.phase('prompt');
   if (!tok.hasChatTemplate) throw new Error('this tokenizer has no chat template, so the model cannot be chatted with');
   const prompt = tok.applyChatTemplate(req.messages, { addGenerationPrompt: true });

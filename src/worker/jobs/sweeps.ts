@@ -2,6 +2,7 @@
 // rows (SCIENCE.md: 100 rows, seed 42) under many vectors; the evaluator caches the activations below the
 // hook once per (layer, sample size) and is reused by every later sweep and slider point.
 
+import type { HookPoint } from '../../models/hooks';
 import { sampleWithoutReplacement } from '../../lab/data';
 import { LossEvaluator } from '../../lab/sweeps/evaluator';
 import { EFFICIENCY_SCALES, STABILITY_EPS, efficiencySweep, stabilitySweep } from '../../lab/sweeps/sweeps';
@@ -9,17 +10,17 @@ import type { JobResult } from '../protocol';
 import type { WorkerSession } from '../session';
 import type { JobHandler } from './context';
 
-function lossEvaluator(session: WorkerSession, layer: number, rows: number, signal: AbortSignal): Promise<LossEvaluator> {
+function lossEvaluator(session: WorkerSession, layer: number, rows: number, signal: AbortSignal, hook?: HookPoint): Promise<LossEvaluator> {
   const { model, tok } = session.requireModel();
   const data = session.requireData('train');
-  return session.derive(`loss|${layer}|${rows}`, () =>
-    LossEvaluator.create(model, layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal }),
+  return session.derive(`loss|${layer}|${hook ?? 'resid_post'}|${rows}`, () =>
+    LossEvaluator.create(model, layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal, hook }),
   );
 }
 
 export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
   ctx.phase('caching activations');
-  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal);
+  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook);
   const names = Object.keys(req.vectors);
   const scales = req.scales ?? EFFICIENCY_SCALES;
   const total = names.length * (scales.length + req.norms.length);
@@ -39,7 +40,7 @@ export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
 
 export const stabilityJob: JobHandler<'stability'> = async (req, ctx) => {
   ctx.phase('caching activations');
-  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal);
+  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook);
   const names = Object.keys(req.vectors);
   const eps = req.eps ?? STABILITY_EPS;
   const total = names.length * eps.length;
