@@ -24,6 +24,8 @@ export interface DeviceInfo {
   reason?: string;
   adapter?: { vendor?: string; architecture?: string; description?: string; features: string[] };
   shaderF16: boolean;
+  /** the adapter's buffer limits (WebGPU), for refusing a model too big before download */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   ortVersion: string;
   crossOriginIsolated: boolean;
   threads: number;
@@ -47,6 +49,8 @@ export interface ModelInfo {
   weightBytes: number;
   /** bytes fetched (network or cache) */
   bytesRead: number;
+  /** for an ONNX export: the file read and the loader's verdict on it (what `npm run inspect` prints) */
+  onnx?: { file: string; layout: string; dtype: string; bytes: number; external_chunks: number; ok: boolean; reason: string | null };
   /** true when every file came from this browser's cache */
   fromCache: boolean;
   defaultLayer: number;
