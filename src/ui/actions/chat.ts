@@ -6,7 +6,10 @@ import type { JobRequest } from '../../worker/protocol';
 import { useChat, type EmItem } from '../store/chat';
 import { notify, useLab } from '../store/store';
 import type { HookPoint } from '../../models/hooks';
+import { fingerprint } from '../lib/study';
+import type { ResultBasis } from '../store/types';
 import { errorText, isCancelled, lab, track } from './jobs';
+import { saveResult } from './results';
 
 export interface ChatVector {
   data: Float32Array;
@@ -16,6 +19,22 @@ export interface ChatVector {
   modelId: string;
   hook?: HookPoint;
   label: string;
+  /** the vector's colour in every chart */
+  color?: string;
+}
+
+/** A chat vector's print: α, the fingerprint of its data, and its hook point when it is not the block output. */
+export function chatPrint(v: ChatVector): string {
+  return `${v.alpha}:${fingerprint(v.data)}${v.hook && v.hook !== 'resid_post' ? `@${v.hook}` : ''}`;
+}
+
+/** What answers are made with: the model, the vector (by name and fingerprint) and the generation settings. */
+export function chatBasis(vector: ChatVector | undefined, g: GenSettings, extra: Record<string, number | string> = {}): ResultBasis {
+  return {
+    model: useLab.getState().model.info?.repo ?? '',
+    vectors: vector ? { [vector.label]: { label: vector.label, print: chatPrint(vector) } } : {},
+    settings: { strength: g.strength, 'max new tokens': g.maxNewTokens, temperature: g.temperature, 'top-p': g.topP, seed: g.seed, ...extra },
+  };
 }
 
 export interface GenSettings {
@@ -52,7 +71,7 @@ function request(question: string, vector: ChatVector | undefined, g: GenSetting
 /** One question, answered without and with the vector, streamed into the two columns. */
 export async function ask(question: string, vector: ChatVector | undefined, g: GenSettings): Promise<void> {
   if (!question.trim()) return;
-  useChat.setState({ answers: { unsteered: [''], steered: [''] }, asked: question });
+  useChat.setState({ answers: { unsteered: [''], steered: [''] }, asked: question, basis: chatBasis(vector, g) });
   for (const variant of ['unsteered', 'steered'] as const) {
     const v = variant === 'steered' ? vector : undefined;
     if (variant === 'steered' && !vector) {
@@ -65,6 +84,7 @@ export async function ask(question: string, vector: ChatVector | undefined, g: G
         view: (p) => ({ fraction: p.tokens / g.maxNewTokens, detail: `${p.tokens} tokens` }),
       });
       useChat.setState((s) => ({ answers: { ...s.answers, [variant]: res.samples } }));
+      await saveResult('chat');
     } catch (e) {
       if (isCancelled(e)) return;
     }
@@ -75,7 +95,7 @@ export async function ask(question: string, vector: ChatVector | undefined, g: G
 export async function generateEm(vector: ChatVector, g: GenSettings, samples: number): Promise<void> {
   const { questions } = useChat.getState();
   if (!questions.length) return void notify('error', 'The EM questions are not loaded (see the message in the Chat panel).');
-  useChat.setState({ em: [] });
+  useChat.setState({ em: [], basis: chatBasis(vector, g, { samples }) });
   const total = questions.length * 2;
   let done = 0;
   try {
@@ -87,6 +107,7 @@ export async function generateEm(vector: ChatVector, g: GenSettings, samples: nu
         done++;
         const items: EmItem[] = res.samples.map((answer) => ({ qid: q.id, question: q.question, variant, answer }));
         useChat.setState((s) => ({ em: [...s.em, ...items] }));
+        await saveResult('chat');
       }
     }
   } catch (e) {
@@ -103,6 +124,7 @@ export async function judgeEm(): Promise<void> {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} answers` }),
     });
     useChat.setState({ em: em.map((x, i) => ({ ...x, ...res.scores[i] })) });
+    await saveResult('chat');
   } catch (e) {
     if (!isCancelled(e)) throw e;
   }
@@ -110,6 +132,7 @@ export async function judgeEm(): Promise<void> {
 
 export function labelEm(index: number, misaligned: boolean | undefined): void {
   useChat.setState((s) => ({ em: s.em.map((x, i) => (i === index ? { ...x, label: misaligned } : x)) }));
+  saveResult('chat', true);
 }
 
 /** EM rate per variant: from judge scores where present, else from the user's labels. */

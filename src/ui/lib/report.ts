@@ -71,6 +71,8 @@ function runReport(s: LabState, slot: RunSlot): RunReport | null {
     checkpoint_norms: r.state.checkpoints.map((c) => ({ step: c.step, norm: norm(c.v) })),
     final_vector: float32ToBase64(v),
     final_norm: norm(v),
+    // the KL on the first KL rows at the last checkpoint (the final vector for a finished run), λ = 0 included
+    ...(r.klEval?.length && r.klEval.at(-1)!.step === r.state.step ? { kl_eval: Math.max(0, r.klEval.at(-1)!.kl) } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { LoadedModel } from '../../models/model';
 import { loadModel } from '../../models/load';
 import { HUB_URL, hubSource } from '../../models/file_source';
 import { resolveHubRevision } from '../../models/hub_revision';
+import { preflightHub } from '../../models/preflight';
 import { loadTokenizer } from '../../models/tokenizer';
 import { cachingFetch, clearCached, listCached, type CacheStats } from '../hub_cache';
 import type { ModelInfo } from '../protocol';
@@ -27,9 +28,13 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
   const src = hubSource(repo, { ...hub, revision: pin.sha });
   // Everything that can fail on the network happens while the previous model is still loaded: a failed or
   // cancelled download leaves the lab as it was.
+  // sizes from the Hub's listing, the file for this device, and "too big" refused before any weight downloads
+  ctx.phase('choosing the weights file');
+  const device = { kind: backend.kind, shaderF16: backend.shaderF16, ...backend.limits };
+  const pre = await preflightHub(repo, { baseUrl: hub.baseUrl, token: hub.token, signal: ctx.signal, revision: pin.sha }, device, req.onnxFile);
   ctx.phase('download');
   const files = await loadModel(src, {
-    onnxFile: req.onnxFile,
+    onnxFile: pre.file,
     onProgress: (p) => ctx.progress({ phase: 'download', path: p.path, loaded: p.loaded, total: p.total }),
   });
   ctx.phase('tokenizer');
@@ -58,6 +63,9 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
     weightsDtype: q4 ? '4-bit (MatMulNBits) + float32' : 'float32',
     weightBytes: model.weightBytes,
     bytesRead: files.bytes,
+    ...(files.onnx
+      ? { onnx: { file: files.onnx.file, layout: files.onnx.layout, dtype: files.onnx.dtype, bytes: files.onnx.bytes, external_chunks: files.onnx.externalFiles.length, ok: true, reason: null } }
+      : {}),
     fromCache: stats.misses === 0 && stats.hits > 0,
     defaultLayer: req.layerHint ?? Math.floor(cfg.numLayers / 2),
     hookPoints: hookPointsFor(cfg),
