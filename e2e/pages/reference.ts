@@ -2,6 +2,7 @@
 import { createBackend } from '../../src/engine/runtime/backend';
 import { runReference, type ReferenceFiles } from '../../src/models/verify_pytorch_reference';
 import { tokenizeReferenceText } from '../../src/lab/verify_reference_tokenize';
+import { SourceError } from '../../src/models/file_source';
 
 declare global {
   interface Window {
@@ -14,6 +15,8 @@ window.steerlabReference = async (folderUrl, ortDist, optLevel) => {
   const files: ReferenceFiles = {
     get: async (p) => {
       const r = await fetch(folderUrl + p);
+      // a 404 is a missing file, as the lab's own Hub source reports it (optional tokenizer files fall back)
+      if (r.status === 404) throw new SourceError(`${folderUrl}${p}: not found`, 'missing');
       if (!r.ok) throw new Error(`${folderUrl}${p}: HTTP ${r.status}`);
       return new Uint8Array(await r.arrayBuffer());
     },
