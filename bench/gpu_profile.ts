@@ -26,7 +26,7 @@ const L = Number(arg('layer', '12'));
 interface Ev { cat: string; name: string; dur: number; args?: { op_name?: string; provider?: string } }
 
 async function profileOf(ort: Ort, bytes: Uint8Array, feeds: Record<string, unknown>, label: string) {
-  const sess = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', enableProfiling: true } as never);
+  const sess = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: 'onnxruntime_profile' } as never);
   await sess.run(feeds as never);
   await sess.run(feeds as never);
   (sess as unknown as { endProfiling(): void }).endProfiling();
