@@ -71,7 +71,7 @@ const t0 = Date.now();
 const log = (m: string) => process.stderr.write(`[trust ${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
 
 /** Waits for a run to be done, logging its job's progress text every 15 s. */
-async function runDone(page: Page, slot: string, timeout = 300_000): Promise<void> {
+async function runDone(page: Page, slot: string, timeout = 800_000): Promise<void> {
   const t = Date.now();
   let last = 0;
   while ((await page.textContent(`[data-testid=run-status-${slot}]`).catch(() => null)) !== 'done') {
@@ -232,7 +232,7 @@ describe.skipIf(skip)('a lab a student can trust', () => {
     await openPanel(page, 'stability');
     await page.waitForSelector('[data-testid=stability-status][data-stale=no]');
     await page.click('[data-testid=stability-status-resume]');
-    await page.waitForSelector('[data-testid=stability-status][data-status=done]', { timeout: 300_000 });
+    await page.waitForSelector('[data-testid=stability-status][data-status=done]', { timeout: 800_000 });
     expect(await state<number>(page, 's.stability.meta.done')).toBe(24);
     const pts = await state<Record<string, { points: { eps: number }[] }>>(page, 's.stability.curves');
     expect(Object.keys(pts).sort()).toEqual(['general', 'narrow']);
