@@ -14,25 +14,10 @@ import { weightsFromOnnx } from '../src/models/onnx_weights';
 import { LoadedModel } from '../src/models/model';
 import { labelRows } from '../src/models/losses';
 import { buildSteerGraph } from '../src/models/steer_graph';
+import { arg, medianMs } from './cli';
 
 const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
-};
 const dir = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--')));
-
-async function median(fn: () => Promise<unknown>, reps: number): Promise<number> {
-  await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)]!;
-}
 
 async function backendFor(ep: string): Promise<Backend> {
   if (ep === 'wasm') return createBackend({ prefer: 'wasm' });
@@ -42,11 +27,11 @@ async function backendFor(ep: string): Promise<Backend> {
 
 async function main() {
   if (!dir) throw new Error('usage: npm run --silent bench:anchor -- DIR [--ep wasm|webgpu-dawn] [--batch 2] [--seq 64]');
-  const [B, T, reps] = [Number(opt('batch', '2')), Number(opt('seq', '64')), Number(opt('reps', '3'))];
-  const ep = opt('ep', 'wasm');
+  const [B, T, reps] = [Number(arg('batch', '2')), Number(arg('seq', '64')), Number(arg('reps', '3'))];
+  const ep = arg('ep', 'wasm');
   const read = (f: string) => readFile(path.join(dir, f)).then((b) => new Uint8Array(b), () => { throw new Error(`${dir} has no ${f}`); });
   const cfg = parseHfConfig(JSON.parse(new TextDecoder().decode(await read('config.json'))));
-  const L = Number(opt('layer', String(Math.floor(cfg.numLayers / 2))));
+  const L = Number(arg('layer', String(Math.floor(cfg.numLayers / 2))));
   const onnx = await read('model_q4.onnx');
   const be = await backendFor(ep);
   const model = LoadedModel.create(be, cfg, await weightsFromOnnx(cfg, onnx, (loc) => read(loc)), 'onnx-q4');
@@ -62,8 +47,8 @@ async function main() {
   const step = await CompiledGraph.create(be, buildSteerGraph(model, { layer: L, ce: true, grads: ['ce'], ceRows: B * T }).graph, model.store);
   const stepFeeds = { v, alpha, ids, mask, ce_index: { dtype: 'int64' as const, shape: [lr.index.length], data: lr.index }, ce_target: { dtype: 'int64' as const, shape: [lr.target.length], data: lr.target } };
   const ours = (await fwd.run({ v, alpha, ids, mask })).logits_steered!.data as Float32Array;
-  const oursFwd = await median(() => fwd.run({ v, alpha, ids, mask }), reps);
-  const oursStep = await median(() => step.run(stepFeeds), reps);
+  const oursFwd = await medianMs(() => fwd.run({ v, alpha, ids, mask }), reps);
+  const oursStep = await medianMs(() => step.run(stepFeeds), reps);
 
   // plain onnxruntime on the very file: its weights are initializers, loaded once at session creation
   const ort = be.ort;
@@ -76,7 +61,7 @@ async function main() {
   const missing = sess.inputNames.filter((n) => !(n in feeds));
   if (missing.length) throw new Error(`model_q4.onnx needs inputs this anchor does not make: ${missing.join(', ')} (use the reference-fixture layout: input_ids, attention_mask → logits)`);
   const plainLogits = (await sess.run(feeds)).logits!.data as Float32Array;
-  const plain = await median(() => sess.run(feeds), reps);
+  const plain = await medianMs(() => sess.run(feeds), reps);
   let diff = 0;
   for (let i = 0; i < plainLogits.length; i++) diff = Math.max(diff, Math.abs(plainLogits[i]! - ours[i]!));
   await Promise.all([fwd.release(), step.release(), sess.release()]);

@@ -11,12 +11,9 @@ import { CompiledGraph } from '../src/engine/runtime/session';
 import { LoadedModel } from '../src/models/model';
 import { buildPrefixGraph, buildSteerGraph } from '../src/models/steer_graph';
 import { labelRows } from '../src/models/losses';
+import { arg, medianMs } from './cli';
 import { QWEN25_05B, randomQ4Model, type Shape } from './random_model';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 
 const B = Number(arg('batch', '4'));
 const T = Number(arg('seq', '128'));
@@ -35,17 +32,7 @@ async function backend(): Promise<Backend> {
   throw new Error(`--ep ${ep}: expected wasm or webgpu-node`);
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  await fn(); // warm-up (kernel compilation, allocations)
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)]!;
-}
+const time = (fn: () => Promise<unknown>) => medianMs(fn, reps);
 
 const mb = (n: number) => (n / 2 ** 20).toFixed(1);
 

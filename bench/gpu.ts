@@ -21,12 +21,9 @@ import { labelRows } from '../src/models/losses';
 import { LossEvaluator, KlEvaluator } from '../src/lab/sweeps/evaluator';
 import { Generator } from '../src/lab/generate';
 import type { TokenizedRow } from '../src/lab/data/tokenize';
+import { arg, medianMs } from './cli';
 import { nodeWebGpuBackend } from './node_webgpu';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-};
 const DIR = arg('model', 'bench-model');
 const B = Number(arg('batch', '4'));
 const T = Number(arg('seq', '128'));
@@ -44,17 +41,7 @@ const DOCS = Number(arg('docs', '50'));
 const ROW_LEN = Number(arg('row-len', '256'));
 const DOC_LEN = Number(arg('doc-len', '512'));
 
-async function median(fn: () => Promise<unknown>, n = reps): Promise<number> {
-  await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)]!;
-}
+const median = (fn: () => Promise<unknown>, n = reps) => medianMs(fn, n);
 
 /** GPU memory in use by this process (MiB), from nvidia-smi; undefined where there is none */
 function gpuMiB(): number | undefined {

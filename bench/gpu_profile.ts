@@ -13,11 +13,8 @@ import { LoadedModel } from '../src/models/model';
 import { buildSteerGraph } from '../src/models/steer_graph';
 import { labelRows } from '../src/models/losses';
 import path from 'node:path';
+import { arg } from './cli';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-};
 const DIR = arg('model', 'bench-model');
 const B = Number(arg('batch', '4'));
 const T = Number(arg('seq', '128'));
