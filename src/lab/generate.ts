@@ -10,7 +10,7 @@
 import type { HookPoint } from '../models/hooks';
 import { Builder } from '../engine/builder';
 import { Graph, type TensorData } from '../engine/ir';
-import { CompiledGraph, type Feed } from '../engine/runtime/session';
+import { CompiledGraph, disposeIfGpu, type Feed } from '../engine/runtime/session';
 import { buildDecoder, logitsOf, type KvPair } from '../models/decoder';
 import type { LoadedModel } from '../models/model';
 import { f32, scalar } from './feeds';
@@ -169,11 +169,6 @@ export function sampleTail(z: ArrayLike<number>, lse: number, exclude: Set<numbe
   return last; // rounding at the very end of the cumulative sum
 }
 
-type OrtLike = { dispose?: () => void; location?: string };
-const release = (t: unknown) => {
-  const x = t as OrtLike;
-  if (x && x.location === 'gpu-buffer') x.dispose?.();
-};
 
 export class Generator {
   private constructor(
@@ -217,7 +212,7 @@ export class Generator {
     const names = ['logits', 'top_values', 'top_indices', 'lse', ...Array.from({ length: cfg.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
     let past: Record<string, Feed> | null = null;
     const dropPast = () => {
-      if (past) for (const t of Object.values(past)) release(t);
+      if (past) for (const t of Object.values(past)) disposeIfGpu(t);
       past = null;
     };
     try {
@@ -235,7 +230,7 @@ export class Generator {
             past[`past_k_${i}`] = out[`present_k_${i}`]!;
             past[`past_v_${i}`] = out[`present_v_${i}`]!;
           }
-        } else for (let i = 0; i < cfg.numLayers; i++) (release(out[`present_k_${i}`]), release(out[`present_v_${i}`]));
+        } else for (let i = 0; i < cfg.numLayers; i++) (disposeIfGpu(out[`present_k_${i}`]), disposeIfGpu(out[`present_v_${i}`]));
         const values = out.top_values!.data as Float32Array;
         const topIds = out.top_indices!.data as BigInt64Array;
         const lse = out.lse!.data as Float32Array;
@@ -271,7 +266,7 @@ export class Generator {
             opts.onToken?.(tok, r);
           }
         }
-        release(out.logits);
+        disposeIfGpu(out.logits);
         if (done.every(Boolean)) break;
       }
     } finally {

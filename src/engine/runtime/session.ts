@@ -187,6 +187,15 @@ export class CompiledGraph {
   }
 }
 
+/**
+ * Free a run's output if it is GPU-resident ('gpu-buffer' outputs live until disposed; CPU tensors and plain
+ * TensorData are left to the garbage collector). Dispose before releasing the session that made it.
+ */
+export function disposeIfGpu(t: unknown): void {
+  const x = t as { location?: string; dispose?: () => void } | null | undefined;
+  if (x?.location === 'gpu-buffer') x.dispose?.();
+}
+
 export async function toTensorData(t: OrtTensor): Promise<TensorData> {
   const data = (t.location === 'cpu' || t.location === undefined ? t.data : await t.getData(true)) as TypedArray;
   return { dtype: t.type as DType, shape: [...t.dims], data };

@@ -6,7 +6,7 @@
 // runs the steered blocks only.
 
 import type { TensorData } from '../../engine/ir';
-import { CompiledGraph, type Feed } from '../../engine/runtime/session';
+import { CompiledGraph, disposeIfGpu, type Feed } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
 import type { HookPoint } from '../../models/hooks';
 import { buildPrefixGraph, buildSteerGraph } from '../../models/steer_graph';
@@ -22,10 +22,6 @@ interface CachedBatch {
   weight: number;
 }
 
-const disposeGpu = (t: Feed) => {
-  const x = t as { location?: string; dispose?: () => void };
-  if (x.location === 'gpu-buffer') x.dispose?.();
-};
 
 /** Token-weighted mean over batches of a per-batch mean. */
 function weightedMean(parts: { value: number; weight: number }[]): number {
@@ -64,7 +60,7 @@ abstract class CachedEvaluator {
         out.push({ batch, cached, feeds: rest, weight: withLabels ? labelCount(batch) : batch.attentionMask.reduce((a, b) => a + b, 0) });
       }
     } catch (e) {
-      for (const b of out) Object.values(b.cached).forEach(disposeGpu);
+      for (const b of out) Object.values(b.cached).forEach(disposeIfGpu);
       await prefix.release();
       throw e;
     }
@@ -89,7 +85,7 @@ abstract class CachedEvaluator {
   }
 
   async release(): Promise<void> {
-    for (const b of this.batches) Object.values(b.cached).forEach(disposeGpu);
+    for (const b of this.batches) Object.values(b.cached).forEach(disposeIfGpu);
     this.batches = [];
     await this.prefix?.release();
     this.prefix = undefined;
