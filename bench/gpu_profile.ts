@@ -19,13 +19,13 @@ const DIR = arg('model', 'bench-model');
 const B = Number(arg('batch', '4'));
 const T = Number(arg('seq', '128'));
 const L = Number(arg('layer', '12'));
+const RUNS = Number(arg('runs', '3'));
 
 interface Ev { cat: string; name: string; dur: number; args?: { op_name?: string; provider?: string } }
 
 async function profileOf(ort: Ort, bytes: Uint8Array, feeds: Record<string, unknown>, label: string) {
   const sess = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: 'onnxruntime_profile' } as never);
-  await sess.run(feeds as never);
-  await sess.run(feeds as never);
+  for (let i = 0; i < RUNS; i++) await sess.run(feeds as never);
   (sess as unknown as { endProfiling(): void }).endProfiling();
   await sess.release();
   const files = (await readdir('.')).filter((f) => f.startsWith('onnxruntime_profile') && f.endsWith('.json'));
@@ -33,24 +33,33 @@ async function profileOf(ort: Ort, bytes: Uint8Array, feeds: Record<string, unkn
   if (!f) return console.log(`${label}: no profile written`);
   const evs = JSON.parse(await readFile(f, 'utf8')) as Ev[];
   await unlink(f);
+  // 'Api' events are the WebGPU EP's GPU timestamps, named "node&op&program"; 'Node' events are the CPU side
+  // (onnxruntime-node re-feeds the weights from the CPU per run, which a page does not: ignore its MemcpyFromHost).
   const byCat = new Map<string, Map<string, { us: number; n: number }>>();
+  const byNode = new Map<string, number>();
   for (const e of evs) {
-    if (!e.dur) continue;
-    const key = e.args?.op_name ?? e.name.replace(/_kernel_time$/, '');
+    if (!e.dur || e.cat === 'Session') continue;
+    const parts = e.name.split('&');
+    const key = e.cat === 'Api' && parts.length >= 3 ? `${parts[1]}/${parts[2]}` : e.args?.op_name ?? e.name.replace(/_kernel_time$/, '');
     const m = byCat.get(e.cat) ?? new Map();
     const r = m.get(key) ?? { us: 0, n: 0 };
     r.us += e.dur;
     r.n += 1;
     m.set(key, r);
     byCat.set(e.cat, m);
+    if (e.cat === 'Api') byNode.set(parts[0]!, (byNode.get(parts[0]!) ?? 0) + e.dur);
   }
+  const R = RUNS * 1000;
   for (const [cat, m] of byCat) {
-    if (cat === 'Session') continue;
     const tot = [...m.values()].reduce((a, r) => a + r.us, 0);
-    console.log(`\n${label} — profile category '${cat}' (2 runs), total ${(tot / 2000).toFixed(1)} ms per run`);
-    const top = [...m.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, 15);
-    for (const [k, r] of top) console.log(`  ${k.padEnd(40)} ${(r.us / 2000).toFixed(2).padStart(9)} ms/run  ${(100 * r.us / tot).toFixed(1).padStart(5)} %  ${r.n / 2} calls/run`);
+    const what = cat === 'Api' ? 'GPU kernels by op/program' : `category '${cat}' (CPU side)`;
+    console.log(`\n${label} — ${what}, ${RUNS} runs, total ${(tot / R).toFixed(1)} ms per run`);
+    const top = [...m.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, cat === 'Api' ? 20 : 8);
+    for (const [k, r] of top) console.log(`  ${k.padEnd(48)} ${(r.us / R).toFixed(2).padStart(9)} ms/run  ${(100 * r.us / tot).toFixed(1).padStart(5)} %  ${r.n / RUNS} calls/run`);
   }
+  const nodes = [...byNode.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  if (nodes.length) console.log(`\n${label} — top GPU nodes`);
+  for (const [k, us] of nodes) console.log(`  ${k.slice(0, 70).padEnd(70)} ${(us / R).toFixed(2).padStart(9)} ms/run`);
 }
 
 async function main() {
@@ -81,6 +90,11 @@ async function main() {
     feeds[i.value.name] = new ort.Tensor(e.dtype as 'float32', e.data as Float32Array, e.dims);
   }
   await profileOf(ort, s.bytes, feeds, `ours: train step ${B}×${T}, layer ${L}`);
+  const gf = buildSteerGraph(model, { layer: L, ce: true, grads: [] });
+  const sf = serialize(gf.graph, {});
+  const ff: Record<string, unknown> = {};
+  for (const i of gf.graph.inputs) if (sf.inputs.includes(i.value)) ff[i.value.name] = feeds[i.value.name];
+  await profileOf(ort, sf.bytes, ff, `ours: CE forward ${B}×${T}, layer ${L}`);
   const hub = new Uint8Array(await readFile(path.join(DIR, 'hub', 'onnx', 'model_q4.onnx')));
   const pf: Record<string, unknown> = {
     input_ids: new ort.Tensor('int64', ids, [B, T]),

@@ -37,7 +37,7 @@ $W/node --version
 F='XDG_RUNTIME|onnxruntime:, session_state'
 run() { local name=$1 lim=$2; shift 2; (cd $W && timeout $lim ./node "$@" 2>&1 | grep --line-buffered -v -E "$F" > "$OUT/$name.txt"); echo "== $name (exit $?)"; tail -25 "$OUT/$name.txt"; }
 if [ -f $W/gpu_before.mjs ]; then run bench_before ${BEFORE_S:-150} gpu_before.mjs --model $MODEL --json "$OUT/bench_before.json" --only train,gen --gen-tokens 16 --reps 3; fi
-run bench ${AFTER_S:-260} gpu.mjs --model $MODEL --json "$OUT/bench.json" --reps 5 "$@"
+[ "${SKIP_BENCH:-0}" = 1 ] || run bench ${AFTER_S:-260} gpu.mjs --model $MODEL --json "$OUT/bench.json" --reps 5 "$@"
 if [ "${PROFILE:-1}" = 1 ] && [ -d $W/node_modules/onnxruntime-node ]; then
   [ -f $W/profile_before.mjs ] && run profile_before ${PROF_S:-60} profile_before.mjs --model $MODEL
   [ -f $W/profile.mjs ] && run profile ${PROF_S:-60} profile.mjs --model $MODEL

@@ -9,6 +9,7 @@ export type IntsLike = number[] | Value;
 
 export class Builder {
   private scalars = new Map<string, Value>();
+  private iotas = new Map<number, Value>();
 
   constructor(
     readonly g: Graph,
@@ -36,6 +37,16 @@ export class Builder {
       (data as Float32Array).set(values as ArrayLike<number>);
     }
     return this.g.constant({ dtype, shape, data } as TensorData, name);
+  }
+
+  /** int64 [0, 1, …, n-1], one constant per n shared across uses (row indices for whole-table gathers). */
+  iota(n: number): Value {
+    let v = this.iotas.get(n);
+    if (!v) {
+      v = this.tensor('int64', [n], Array.from({ length: n }, (_, i) => i));
+      this.iotas.set(n, v);
+    }
+    return v;
   }
 
   /** A scalar constant of `dtype` (default: the builder's float type), shared across uses. */

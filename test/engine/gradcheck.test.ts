@@ -356,6 +356,27 @@ describe('4-bit weights', () => {
       expect(asNumbers(out.w!)).toEqual(Array.from(dequantizeRef(p)));
     });
 
+    it(`dequantizeNBits in float32 equals the JS reading rounded to float32 (${label})`, async () => {
+      const g = new Graph();
+      const b = new Builder(g, 'float32');
+      const nb = Math.ceil(p.K / p.blockSize);
+      const packed = g.input('packed', 'uint8', [p.N, nb, p.blockSize / 2]);
+      const scales = g.input('scales', 'float32', [p.N * nb]);
+      const zp = p.zeroPoints ? g.input('zp', 'uint8', [p.zeroPoints.length]) : null;
+      const w = dequantizeNBits(b, packed, scales, zp, p.K, p.N, p.blockSize);
+      g.output(w, 'w');
+      // symmetric weights: one GatherBlockQuantized; packed zero points: the elementwise unpacking
+      expect(g.nodes.filter((n) => n.op === 'GatherBlockQuantized')).toHaveLength(p.zeroPoints ? 0 : 1);
+      const feeds: Record<string, TensorData> = {
+        packed: { dtype: 'uint8', shape: [p.N, nb, p.blockSize / 2], data: p.packed },
+        scales: { dtype: 'float32', shape: [p.N * nb], data: p.scales },
+      };
+      if (p.zeroPoints) feeds.zp = { dtype: 'uint8', shape: [p.zeroPoints.length], data: p.zeroPoints };
+      const out = await compileAndRun(g, feeds);
+      expect(out.w!.shape).toEqual([p.N, p.K]);
+      expect(asNumbers(out.w!)).toEqual(Array.from(Float32Array.from(dequantizeRef(p))));
+    });
+
     it(`MatMulNBits forward equals a·Wᵀ with the JS-dequantised W (${label})`, async () => {
       const c = nbitsCase('fwd', p);
       const [a] = materialise(c, 99);

@@ -1,14 +1,35 @@
 // 4-bit weight ops (com.microsoft). The forward runs ORT's MatMulNBits kernel on the packed weights; its VJP
 // with respect to the activations needs Wᵀ, which MatMulNBits cannot express (its blocks run along K), so the
-// backward dequantises the same packed bytes in-graph and uses a plain MatMul: one copy of the weights, the
-// gradient exactly consistent with the forward's dequantised values.
+// backward dequantises the same packed bytes in-graph (GatherBlockQuantized) and uses a plain MatMul: one copy of
+// the weights, the gradient exactly consistent with the forward's dequantised values.
 
 import type { Builder } from '../builder';
 import type { Value } from '../ir';
 import type { OpDef } from './op_def';
 
-/** W [N, K] (float) from MatMulNBits' packed uint8 [N, nBlocks, block/2], scales [N*nBlocks], zero points. */
+/**
+ * W [N, K] (float) from MatMulNBits' packed uint8 [N, nBlocks, block/2], scales [N*nBlocks], zero points
+ * (uint8 [N*ceil(nBlocks/2)] nibbles, or null for the default 8). Symmetric weights (the onnx-community q4 files)
+ * take one GatherBlockQuantized over all N rows: the same packing (low nibble first, blocks along K) that
+ * onnxruntime-genai shares between its embedding and LM head, so one kernel per weight instead of the dozen
+ * elementwise ones an in-graph unpacking takes (the backward of every 4-bit linear runs this, every step).
+ */
 export function dequantizeNBits(b: Builder, packed: Value, scales: Value, zeroPoints: Value | null, K: number, N: number, blockSize: number, float = b.float): Value {
+  // float64 graphs need the exact product, and onnxruntime's WebGPU GatherBlockQuantized wants zero points shaped
+  // like the scales (one per block, not MatMulNBits' two per byte): both keep the elementwise unpacking.
+  if (float === 'float64' || zeroPoints) return dequantizeNBitsElementwise(b, packed, scales, zeroPoints, K, N, blockSize, float);
+  const nBlocks = Math.ceil(K / blockSize);
+  const data = b.reshape(packed, [N, (nBlocks * blockSize) / 2]);
+  const sc = b.reshape(scales, [N, nBlocks]);
+  const zp = zeroPoints ? b.reshape(zeroPoints, [N, Math.ceil(nBlocks / 2)]) : null;
+  const rows = b.iota(N);
+  let w = b.gatherBlockQuantized(data, rows, sc, zp, blockSize); // [N, nBlocks*blockSize] in the scales' type
+  if (nBlocks * blockSize !== K) w = b.slice(w, [0], [K], [1]);
+  return w.dtype === float ? w : b.cast(w, float);
+}
+
+/** The elementwise unpacking, for float64 graphs: GatherBlockQuantized computes in the scales' float32. */
+function dequantizeNBitsElementwise(b: Builder, packed: Value, scales: Value, zeroPoints: Value | null, K: number, N: number, blockSize: number, float = b.float): Value {
   const nBlocks = Math.ceil(K / blockSize);
   const q = b.cast(packed, float); // [N, nb, bs/2]
   const hi = b.floor(b.mulScalar(q, 1 / 16));
