@@ -10,6 +10,7 @@ export type IntsLike = number[] | Value;
 export class Builder {
   private scalars = new Map<string, Value>();
   private iotas = new Map<number, Value>();
+  private memo = new Map<string, Value>();
 
   constructor(
     readonly g: Graph,
@@ -37,6 +38,16 @@ export class Builder {
       (data as Float32Array).set(values as ArrayLike<number>);
     }
     return this.g.constant({ dtype, shape, data } as TensorData, name);
+  }
+
+  /** One value per key for this builder (a derived constant several VJPs share), made on first use. */
+  cached(key: string, make: () => Value): Value {
+    let v = this.memo.get(key);
+    if (!v) {
+      v = make();
+      this.memo.set(key, v);
+    }
+    return v;
   }
 
   /** int64 [0, 1, …, n-1], one constant per n shared across uses (row indices for whole-table gathers). */
@@ -274,6 +285,10 @@ export class Builder {
     if (zeroPoints) ins.push(zeroPoints);
     return this.one('MatMulNBits', ins, { K, N, bits: 4, block_size: blockSize });
   }
+  /** Rotate-half RoPE over x [B, S, heads·hd] (com.microsoft RotaryEmbedding); pos int64 [1] (first position) or [B, S]. */
+  rotaryEmbedding(x: Value, pos: Value, cos: Value, sin: Value, numHeads: number): Value {
+    return this.one('RotaryEmbedding', [x, pos, cos, sin], { interleaved: 0, num_heads: numHeads, rotary_embedding_dim: 0, scale: 1 });
+  }
   gatherBlockQuantized(packed: Value, indices: Value, scales: Value, zeroPoints: Value | null, blockSize: number): Value {
     const ins: (Value | null)[] = [packed, indices, scales];
     if (zeroPoints) ins.push(zeroPoints);
@@ -282,8 +297,13 @@ export class Builder {
 
   // ---- composites (differentiated through their parts) ----
 
-  /** x · rsqrt(mean(x², last axis) + eps) · scale, computed in the builder's float type. */
+  /**
+   * x · rsqrt(mean(x², last axis) + eps) · scale, computed in the builder's float type: one
+   * SimplifiedLayerNormalization for float32 with a scale (its VJP in ops/fused.ts), else from elementwise parts
+   * (onnxruntime's op keeps r in float32, which float64 graphs must not).
+   */
   rmsNorm(x: Value, scale: Value | null, eps: number): Value {
+    if (scale && x.dtype === 'float32') return this.one('SimplifiedLayerNormalization', [x, scale], { axis: -1, epsilon: eps, stash_type: 1 });
     const ms = this.reduceMean(this.mul(x, x), [-1], true);
     const inv = this.reciprocal(this.sqrt(this.addScalar(ms, eps)));
     const y = this.mul(x, inv);

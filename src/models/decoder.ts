@@ -114,17 +114,29 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
   const ref = inp.ids ?? opts.from!.hidden;
   const qLen = b.gather(b.shapeOf(ref), b.ints([1]), 0);
   let pos: Value;
+  let firstPos: Value | undefined; // int64 [1]: the position of the first query token
   if (inp.positions) pos = inp.positions;
   else {
     const S = b.squeeze(b.gather(b.shapeOf(inp.mask), b.ints([1]), 0), [0]);
     const past = b.sub(S, b.squeeze(qLen, [0]));
     pos = b.range(past, S, b.scalar(1, 'int64'), ['T']); // [T]
+    firstPos = b.unsqueeze(past, [0]);
   }
-  const ropeFull = ropeCosSin(b, pos, ...model.ropeTable(b, 'full'));
-  const ropeLocal = cfg.ropeLocal ? ropeCosSin(b, pos, ...model.ropeTable(b, 'local')) : ropeFull;
+  // float32 graphs rotate with onnxruntime's RotaryEmbedding (one kernel, fed the position tables and either the
+  // first position [1] or the positions [B, T]); float64 graphs with the elementwise rotate-half (rope.ts)
+  const fusedRope = b.float === 'float32';
+  const tables = { full: model.ropeTable(b, 'full'), local: cfg.ropeLocal ? model.ropeTable(b, 'local') : undefined };
+  const ropePos = inp.positions ?? firstPos!;
+  const ropeFull = fusedRope ? undefined : ropeCosSin(b, pos, ...tables.full);
+  const ropeLocal = fusedRope ? undefined : tables.local ? ropeCosSin(b, pos, ...tables.local) : ropeFull;
   // broadcast [.., T, hd] against [B, KVH, rep|1, T, hd]
   const ropeFor = (r: { cos: Value; sin: Value }) =>
     inp.positions ? { cos: b.unsqueeze(r.cos, [1, 2]), sin: b.unsqueeze(r.sin, [1, 2]) } : r;
+  const rotate = (t: Value, heads: number, rows: number, sliding: boolean): Value => {
+    const [cos, sin] = (sliding && tables.local) || tables.full;
+    const flat = b.rotaryEmbedding(b.reshape(t, [0, 0, heads * hd]), ropePos, cos, sin, heads);
+    return b.reshape(flat, [0, 0, KVH, rows, hd]);
+  };
   const masks = new Map<string, Value>();
 
   const lin = (key: string, h: Value): Value => {
@@ -150,12 +162,18 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
       q = norm(`${p}.qNorm`, q);
       k = norm(`${p}.kNorm`, k);
     }
+    if (fusedRope) {
+      q = rotate(q, H, rep, sliding);
+      k = rotate(k, KVH, 1, sliding);
+    }
     q = b.transpose(q, [0, 2, 3, 1, 4]); // [B, KVH, rep, T, hd]
     k = b.transpose(k, [0, 2, 3, 1, 4]); // [B, KVH, 1, T, hd]
     v = b.transpose(v, [0, 2, 3, 1, 4]);
-    const r = ropeFor(sliding ? ropeLocal : ropeFull);
-    q = applyRope(b, q, r.cos, r.sin, hd);
-    k = applyRope(b, k, r.cos, r.sin, hd);
+    if (!fusedRope) {
+      const r = ropeFor(sliding ? ropeLocal! : ropeFull!);
+      q = applyRope(b, q, r.cos, r.sin, hd);
+      k = applyRope(b, k, r.cos, r.sin, hd);
+    }
     const past = inp.past?.[i];
     if (past) {
       k = b.concat([b.unsqueeze(past.k, [2]), k], 3);

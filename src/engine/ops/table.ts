@@ -9,6 +9,7 @@
 
 import { ELEMENTWISE_OPS } from './elementwise';
 import { LINALG_OPS } from './linalg';
+import { FUSED_OPS } from './fused';
 import { QUANT_OPS } from './quant';
 import { REDUCE_OPS } from './reduce';
 import type { DiffOpDef, OpDef } from './op_def';
@@ -22,7 +23,8 @@ export type DiffOpName =
   | 'MatMul' | 'Transpose' | 'Gemm'
   | 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'Softmax' | 'LogSoftmax'
   | 'Reshape' | 'Unsqueeze' | 'Squeeze' | 'Concat' | 'Slice' | 'Gather' | 'GatherElements' | 'Expand'
-  | 'MatMulNBits' | 'ReduceLogSumExp' | 'StopGradient';
+  | 'MatMulNBits' | 'ReduceLogSumExp' | 'StopGradient' | 'SimplifiedLayerNormalization'
+  | 'RotaryEmbedding';
 
 /** Ops gradients never flow through (comparisons, masks, shape arithmetic, integer and inference-only ops). */
 export type NonDiffOpName =
@@ -42,6 +44,7 @@ export const OPS = {
   ...SHAPE_OPS,
   ...QUANT_OPS,
   ...SELECT_OPS,
+  ...FUSED_OPS,
 } satisfies OpTable;
 
 // spreads escape excess-property checks: a declaration the unions do not name fails here instead
