@@ -297,13 +297,8 @@ export class Builder {
 
   // ---- composites (differentiated through their parts) ----
 
-  /**
-   * x · rsqrt(mean(x², last axis) + eps) · scale, computed in the builder's float type: one
-   * SimplifiedLayerNormalization for float32 with a scale (its VJP in ops/fused.ts), else from elementwise parts
-   * (onnxruntime's op keeps r in float32, which float64 graphs must not).
-   */
+  /** x · rsqrt(mean(x², last axis) + eps) · scale, computed in the builder's float type. */
   rmsNorm(x: Value, scale: Value | null, eps: number): Value {
-    if (scale && x.dtype === 'float32') return this.one('SimplifiedLayerNormalization', [x, scale], { axis: -1, epsilon: eps, stash_type: 1 });
     const ms = this.reduceMean(this.mul(x, x), [-1], true);
     const inv = this.reciprocal(this.sqrt(this.addScalar(ms, eps)));
     const y = this.mul(x, inv);

@@ -23,8 +23,7 @@ export type DiffOpName =
   | 'MatMul' | 'Transpose' | 'Gemm'
   | 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'Softmax' | 'LogSoftmax'
   | 'Reshape' | 'Unsqueeze' | 'Squeeze' | 'Concat' | 'Slice' | 'Gather' | 'GatherElements' | 'Expand'
-  | 'MatMulNBits' | 'ReduceLogSumExp' | 'StopGradient' | 'SimplifiedLayerNormalization'
-  | 'RotaryEmbedding';
+  | 'MatMulNBits' | 'ReduceLogSumExp' | 'StopGradient' | 'RotaryEmbedding';
 
 /** Ops gradients never flow through (comparisons, masks, shape arithmetic, integer and inference-only ops). */
 export type NonDiffOpName =
