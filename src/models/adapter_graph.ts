@@ -16,7 +16,7 @@ import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, logitsOf, type LoraFactor } from './decoder';
 import { crossEntropy, klDivergence } from './losses';
 import type { LoadedModel } from './model';
-import type { SteerGraph } from './steer_graph';
+import { buildPrefixGraph, type SteerGraph } from './steer_graph';
 
 export interface LoraSpec {
   /** linear-layer keys, e.g. 'layers.3.down' */
@@ -122,4 +122,11 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
   if (spec.logits?.includes('lora')) out('logits_lora', fullLogits(adapted));
   if (spec.logits?.includes('chat')) out('logits_chat', fullLogits(chat!));
   return { graph: g, outputs };
+}
+
+/** The θ-independent prefix for caching: hidden_states[F] (output of block F−1, F = first adapted layer). */
+export function buildAdapterPrefixGraph(model: LoadedModel, lora: LoraSpec): SteerGraph {
+  const F = firstAdaptedLayer(lora.keys);
+  if (F === 0) throw new Error('an adapter on block 0 has no unadapted prefix to cache');
+  return buildPrefixGraph(model, F - 1);
 }
