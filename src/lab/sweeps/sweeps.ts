@@ -5,7 +5,17 @@
 
 import { Rng, deriveSeed, randomUnitVector } from '../rng';
 import { norm } from '../feeds';
-import type { KlEvaluator, LossEvaluator } from './evaluator';
+
+/** What the sweeps evaluate: the vector evaluators (evaluator.ts) and the adapter ones (adapters/evaluator.ts). */
+export interface LossEvaluator {
+  loss(x: Float32Array): Promise<number>;
+}
+export interface KlEvaluator {
+  kl(x: Float32Array): Promise<number>;
+  readonly model: { config: { hiddenSize: number } };
+  /** parameters per evaluated point (an adapter's θ); default the model width (a steering vector) */
+  readonly size?: number;
+}
 
 export const EFFICIENCY_SCALES = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 export const STABILITY_EPS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
@@ -140,7 +150,7 @@ export async function finewebKlPoint(ev: KlEvaluator, dir: Float32Array, n: numb
  * directions (one curve per seed) as the baseline.
  */
 export async function finewebKlSweep(ev: KlEvaluator, vectors: Record<string, Float32Array>, opts: { norms: number[]; randomSeeds?: number[]; signal?: AbortSignal; onPoint?: (name: string, p: KlPoint) => void }): Promise<Record<string, KlPoint[]>> {
-  const d = ev.model.config.hiddenSize;
+  const d = ev.size ?? ev.model.config.hiddenSize;
   const dirs: [string, Float32Array][] = Object.entries(vectors);
   for (const s of opts.randomSeeds ?? []) dirs.push([`random_${s}`, randomUnitVector(d, s)]);
   const out: Record<string, KlPoint[]> = {};
