@@ -17,8 +17,11 @@ import { Generator } from '../generate';
 import { pcaTrajectories } from '../pca';
 import { parseQuestionsYaml } from '../questions';
 import { deriveSeed } from '../rng';
-import { KlEvaluator, LossEvaluator } from '../sweeps/evaluator';
 import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweeps';
+import { adapterTarget } from '../adapters/target';
+import { deltaWNorm, describeAdapter, loraLayout, type AdapterShape } from '../adapters/lora';
+import { mixRows } from '../data/mix';
+import { adapterShapeOf, groupRuns, klEvaluatorFor, lossEvaluatorFor } from './params';
 import { SteeringTrainer, type TrainState } from '../train/trainer';
 import { PAPER_ADAMW } from '../train/optim';
 import type { Plan } from './schema';
@@ -53,6 +56,10 @@ export interface RunReport {
   kl_eval?: number;
   /** SFT loss of the final vector on the held-out 10 % of the training file (up to 100 rows) */
   heldout_ce?: number;
+  /** adapter runs: the shape; final_vector then holds θ (PEFT layout, see lab/adapters/lora.ts) and final_norm ‖θ‖ */
+  adapter?: { kind: 'lora'; rank: number; alpha: number; keys: string[]; params: number; delta_w_norm: number; description: string };
+  /** mixed-data runs: aligned rows added to the training rows */
+  mix?: { data: string[]; ratio: number; train_rows: number; added: number[] };
 }
 
 export interface Report {
@@ -60,7 +67,8 @@ export interface Report {
   versions: Record<string, string>;
   model: { id: string; format: string; layers: number; d_model: number; arch: string };
   runs: Record<string, RunReport>;
-  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number }[]>;
+  /** adapter runs' points also carry delta_w_norm (‖ΔW‖_F, quadratic in the scale) */
+  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number; delta_w_norm?: number }[]>;
   stability?: Record<string, { eps: number; mean: number; sd: number }[]>;
   stability_reference?: Record<string, { loss_trained: number; loss_chat: number }>;
   fineweb?: Record<string, { norm: number; kl: number }[]>;
@@ -141,9 +149,25 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
     seconds: 0,
   };
   const finals = new Map<string, TrainState>();
+  const shapes = new Map<string, AdapterShape>();
+  plan.runs.forEach((r, i) => r.adapter && shapes.set(r.name, adapterShapeOf(r.adapter, cfg, plan, `plan.runs[${i}].adapter`)));
   for (const [i, run] of plan.runs.entries()) {
     const init = run.init_from ? finals.get(run.init_from)!.v : undefined;
-    log(`training ${run.name} (λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''})`);
+    const shape = shapes.get(run.name);
+    let trainRows = data.train;
+    let mixInfo: RunReport['mix'];
+    if (run.mix) {
+      const m = run.mix;
+      // enough rows from each set for its share (10 % of each file is held out)
+      const per = Math.ceil((m.ratio * data.train.length) / m.data.length / 0.9) + 1;
+      const sets: TokenizedRow[][] = [];
+      for (const [j, spec] of m.data.entries()) sets.push((await prep(spec, per, `plan.runs[${i}].mix.data[${j}]`)).train);
+      const mixed = mixRows(data.train, sets, m.ratio, deriveSeed(plan.seed, 'mix', run.name));
+      if (mixed.added.reduce((a, b) => a + b, 0) < mixed.wanted) log(`plan.runs[${i}].mix: only ${mixed.added.reduce((a, b) => a + b, 0)} of ${mixed.wanted} aligned rows available`);
+      trainRows = mixed.rows;
+      mixInfo = { data: m.data, ratio: m.ratio, train_rows: data.train.length, added: mixed.added };
+    }
+    log(`training ${run.name} (${shape ? describeAdapter(shape) : 'steering vector'}, λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''}${mixInfo ? `, + ${mixInfo.added.join(' + ')} aligned rows` : ''})`);
     const trainer = await SteeringTrainer.create(
       model,
       {
@@ -161,7 +185,8 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         seed: plan.seed,
         init,
       },
-      { train: data.train, kl: run.lambda_kl > 0 ? await klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
+      { train: trainRows, kl: run.lambda_kl > 0 ? await klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
+      shape ? adapterTarget(model, shape) : undefined,
     );
     const { state, cancelled } = await trainer.run({ signal: env.signal });
     await trainer.release();
@@ -174,64 +199,87 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
       loss_curve: state.history.map((h) => ({ step: h.step, loss: h.loss, ce: h.ce, kl: h.kl, norm: h.norm })),
       ce: last?.ce ?? NaN,
       kl: last?.kl ?? NaN,
-      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: plan.alpha * norm(c.v) })),
+      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: (shape ? 1 : plan.alpha) * norm(c.v) })),
       final_vector: vectorToBase64(state.v),
-      final_norm: plan.alpha * norm(state.v),
+      final_norm: (shape ? 1 : plan.alpha) * norm(state.v),
+      ...(shape ? { adapter: { ...shape, params: loraLayout(cfg, shape).size, delta_w_norm: deltaWNorm(cfg, shape, state.v), description: describeAdapter(shape) } } : {}),
+      ...(mixInfo ? { mix: mixInfo } : {}),
     };
   }
-  const effective = (name: string) => Float32Array.from(finals.get(name)!.v, (x) => x * plan.alpha);
+  /** the point the evaluators take: α·v for a vector, θ itself for an adapter */
+  const effective = (name: string) => (shapes.has(name) ? Float32Array.from(finals.get(name)!.v) : Float32Array.from(finals.get(name)!.v, (x) => x * plan.alpha));
+  const groups = groupRuns(plan.runs, shapes);
 
   // generalisation within the domain: the held-out part of the training file
   if (data.heldOut.length) {
     const rows = data.heldOut.slice(0, 100);
-    const hev = await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
-    report.heldout = { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(cfg.hiddenSize)) };
-    for (const run of plan.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(run.name));
-    await hev.release();
+    for (const grp of groups) {
+      const hev = await lossEvaluatorFor(model, plan, grp.shape, rows, tok.padId, env.signal);
+      report.heldout ??= { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(grp.shape ? loraLayout(cfg, grp.shape).size : cfg.hiddenSize)) };
+      for (const run of grp.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(run.name));
+      await hev.release();
+    }
   }
 
   // every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
   if (klSpecs.length) {
     const rows = (await klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
-    const kev = await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: env.signal });
-    for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(run.name));
-    await kev.release();
+    for (const grp of groups) {
+      const kev = await klEvaluatorFor(model, plan, grp.shape, rows, tok.padId, env.signal);
+      for (const run of grp.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(run.name));
+      await kev.release();
+    }
   }
 
   if (plan.efficiency || plan.stability) {
     const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
     // SCIENCE.md: 100 training examples, seed 42
-    const ev = await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal });
-    if (plan.efficiency) {
-      report.efficiency = {};
-      for (const run of plan.runs) {
-        log(`efficiency: ${run.name}`);
-        const r = await efficiencySweep(ev, effective(run.name), { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
-        report.efficiency[run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}) }));
-      }
-    }
+    const sample = sampleWithoutReplacement(data.train, rows, 42);
+    if (plan.efficiency) report.efficiency = {};
     if (plan.stability) {
       report.stability = {};
       report.stability_reference = {};
-      for (const run of plan.runs) {
-        log(`stability: ${run.name}`);
-        const r = await stabilitySweep(ev, effective(run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
-        report.stability[run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
-        report.stability_reference[run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
-      }
     }
-    await ev.release();
+    for (const grp of groups) {
+      const ev = await lossEvaluatorFor(model, plan, grp.shape, sample, tok.padId, env.signal);
+      if (plan.efficiency) {
+        for (const run of grp.runs) {
+          log(`efficiency: ${run.name}`);
+          const x = effective(run.name);
+          const r = await efficiencySweep(ev, x, { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
+          // an adapter's update B·A is quadratic in a common scale of θ
+          const n0 = norm(x);
+          const dw0 = grp.shape ? deltaWNorm(cfg, grp.shape, x) : 0;
+          report.efficiency![run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}), ...(grp.shape ? { delta_w_norm: n0 > 0 ? dw0 * (p.norm / n0) ** 2 : 0 } : {}) }));
+        }
+      }
+      if (plan.stability) {
+        for (const run of grp.runs) {
+          log(`stability: ${run.name}`);
+          const r = await stabilitySweep(ev, effective(run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
+          report.stability![run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
+          report.stability_reference![run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
+        }
+      }
+      await ev.release();
+    }
   }
 
   if (plan.fineweb) {
     log(`fineweb: ${plan.fineweb.docs} documents`);
     const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
     if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
-    const kev = await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal });
-    const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(r.name)]));
-    report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
-    await kev.release();
+    const docRows = documentRows(tok, docs, plan.fineweb.max_tokens);
+    report.fineweb = {};
+    for (const grp of groups) {
+      const kev = await klEvaluatorFor(model, plan, grp.shape, docRows, tok.padId, env.signal);
+      const vectors = Object.fromEntries(grp.runs.map((r) => [r.name, effective(r.name)]));
+      const r = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
+      // random baselines have the group's shape: random vectors keep their names, random adapters name their shape
+      for (const [k, pts] of Object.entries(r)) report.fineweb[grp.shape && k.startsWith('random_') && !vectors[k] ? `${k}_like_${grp.runs[0]!.name}` : k] = pts;
+      await kev.release();
+    }
   }
 
   if (plan.pca) {
