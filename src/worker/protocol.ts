@@ -6,6 +6,7 @@
 import type { DatasetPresetId, LabelMode } from '../lab/data';
 import type { EfficiencyPoint, KlPoint, StabilityPoint } from '../lab/sweeps/sweeps';
 import type { StepRecord, TrainProgress, TrainState } from '../lab/train/trainer';
+import type { AdapterShape } from '../lab/adapters/lora';
 
 // ---- shared shapes ---------------------------------------------------------------------------------------
 
@@ -112,6 +113,14 @@ export interface TrainSettings {
   klBatch: number;
   checkpointEvery: number;
   seed: number;
+  /** train this LoRA adapter instead of a steering vector (θ = every factor; `alpha` and `layer` then unused) */
+  adapter?: AdapterShape;
+}
+
+/** An adapter to evaluate beside the vectors: its shape and θ (src/lab/adapters/lora.ts layout). */
+export interface AdapterInput {
+  shape: AdapterShape;
+  data: Float32Array;
 }
 
 export interface Judging {
@@ -160,13 +169,13 @@ export interface Jobs {
   };
   /** SFT loss of held rows at given effective vectors (Fig 4a curves and on-demand points) */
   efficiency: {
-    req: { vectors: Record<string, Float32Array>; /** default: the paper's 0, 0.25, …, 2 */ scales?: number[]; norms: number[]; rows: number; layer: number };
-    progress: { name: string; point: EfficiencyPoint; done: number; total: number };
-    result: Record<string, { byScale: EfficiencyPoint[]; byNorm: EfficiencyPoint[] }>;
+    req: { vectors: Record<string, Float32Array>; /** evaluated as θ; their points carry deltaW = ‖ΔW‖_F */ adapters?: Record<string, AdapterInput>; /** default: the paper's 0, 0.25, …, 2 */ scales?: number[]; norms: number[]; rows: number; layer: number };
+    progress: { name: string; point: EfficiencyPoint & { deltaW?: number }; done: number; total: number };
+    result: Record<string, { byScale: (EfficiencyPoint & { deltaW?: number })[]; byNorm: (EfficiencyPoint & { deltaW?: number })[] }>;
   };
   /** relative loss increase under orthogonal noise (Fig 4b) */
   stability: {
-    req: { vectors: Record<string, Float32Array>; /** default: the paper's grid 0.01 … 1 */ eps?: number[]; seeds: number; rows: number; layer: number; seed: number };
+    req: { vectors: Record<string, Float32Array>; adapters?: Record<string, AdapterInput>; /** default: the paper's grid 0.01 … 1 */ eps?: number[]; seeds: number; rows: number; layer: number; seed: number };
     progress: { name: string; point: StabilityPoint; done: number; total: number };
     result: Record<string, { lossTrained: number; lossChat: number; points: StabilityPoint[] }>;
   };
@@ -178,7 +187,7 @@ export interface Jobs {
   };
   /** KL on the fetched FineWeb documents for each vector rescaled to each norm, plus random directions (Fig 6) */
   finewebKl: {
-    req: { vectors: Record<string, Float32Array>; norms: number[]; randomSeeds: number[]; maxTokens: number; layer: number };
+    req: { vectors: Record<string, Float32Array>; /** random baselines of each adapter's shape come back as random_<seed>_like_<name> */ adapters?: Record<string, AdapterInput>; norms: number[]; randomSeeds: number[]; maxTokens: number; layer: number };
     progress: { name: string; point: KlPoint; done: number; total: number };
     result: Record<string, KlPoint[]>;
   };

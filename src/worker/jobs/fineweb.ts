@@ -6,6 +6,7 @@ import { cachedSource, hubRowsSource, parquetSource, type ShardStore } from '../
 import { documentRows } from '../../lab/plan/run';
 import { KlEvaluator } from '../../lab/sweeps/evaluator';
 import { finewebKlSweep } from '../../lab/sweeps/sweeps';
+import { adapterKlEvaluator, checkAdapters } from './adapter_evaluators';
 import type { JobHandler } from './context';
 
 function idbShardStore(): ShardStore {
@@ -54,14 +55,24 @@ export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
   const ev = await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
     KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal }),
   );
-  const curves = Object.keys(req.vectors).length + req.randomSeeds.length;
+  const adapters = checkAdapters(ctx.session, req.adapters);
+  const curves = Object.keys(req.vectors).length + req.randomSeeds.length + adapters.length * (1 + req.randomSeeds.length);
   const total = curves * req.norms.length;
   let done = 0;
   ctx.phase('KL sweep');
-  return finewebKlSweep(ev, req.vectors, {
+  const out = await finewebKlSweep(ev, req.vectors, {
     norms: req.norms,
     randomSeeds: req.randomSeeds,
     signal: ctx.signal,
     onPoint: (name, point) => ctx.progress({ name, point, done: ++done, total }),
   });
+  // each adapter with random adapters of its own shape as the baseline
+  for (const [name, a] of adapters) {
+    ctx.phase(`KL sweep of ${name}`);
+    const aev = await adapterKlEvaluator(ctx.session, a.shape, req.maxTokens, ctx.signal);
+    const rename = (k: string) => (k === name ? k : `${k}_like_${name}`);
+    const r = await finewebKlSweep(aev, { [name]: a.data }, { norms: req.norms, randomSeeds: req.randomSeeds, signal: ctx.signal, onPoint: (k, point) => ctx.progress({ name: rename(k), point, done: ++done, total }) });
+    for (const [k, pts] of Object.entries(r)) out[rename(k)] = pts;
+  }
+  return out;
 };

@@ -4,11 +4,14 @@
 
 import { PAPER_ADAMW } from '../../lab/train/optim';
 import { cloneState, SteeringTrainer } from '../../lab/train/trainer';
+import { adapterTarget } from '../../lab/adapters/target';
+import { loraLayout } from '../../lab/adapters/lora';
 import type { JobHandler } from './context';
 
 export const trainJob: JobHandler<'train'> = async (req, ctx) => {
   const { model, tok } = ctx.session.requireModel();
   const s = req.settings;
+  const size = s.adapter ? loraLayout(model.config, s.adapter).size : model.config.hiddenSize;
   if (s.layer < 0 || s.layer >= model.config.numLayers) throw new Error(`layer ${s.layer} is outside 0..${model.config.numLayers - 1} for this model`);
   const data = ctx.session.requireData('train');
   const kl = s.lambdaKl > 0 ? ctx.session.requireData('kl').train : undefined;
@@ -31,11 +34,12 @@ export const trainJob: JobHandler<'train'> = async (req, ctx) => {
       init: req.init,
     },
     { train: data.train, kl, padId: tok.padId },
+    s.adapter ? adapterTarget(model, s.adapter) : undefined,
   );
   try {
     ctx.phase(req.resume ? `resuming at step ${req.resume.step}` : 'training');
-    if (req.resume && req.resume.v.length !== model.config.hiddenSize) {
-      throw new Error(`the saved run has ${req.resume.v.length} dimensions, the loaded model ${model.config.hiddenSize}: load the model it was trained on`);
+    if (req.resume && req.resume.v.length !== size) {
+      throw new Error(`the saved run has ${req.resume.v.length} parameters, this ${s.adapter ? 'adapter' : 'vector'} on the loaded model ${size}: load the model (and adapter shape) it was trained with`);
     }
     const r = await trainer.run({
       signal: ctx.signal,

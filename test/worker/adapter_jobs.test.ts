@@ -1,0 +1,70 @@
+// The worker's jobs take adapters beside vectors (run in Node on the tiny Qwen-layout model and the real
+// tokenizer and data): train trains an adapter when the settings name one and refuses a saved run of another
+// shape; efficiency / stability / FineWeb KL evaluate adapters next to vectors, with ‖ΔW‖ and shape-matched
+// random adapters.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createBackend } from '../../src/engine/runtime/backend';
+import { dirSource } from '../../src/models/file_source';
+import { loadModel } from '../../src/models/load';
+import { LoadedModel } from '../../src/models/model';
+import { loadTokenizer } from '../../src/models/tokenizer';
+import { prepareChatDataset } from '../../src/lab/data/prepare';
+import { loraKeys, loraLayout, type AdapterShape } from '../../src/lab/adapters/lora';
+import { DEFAULT_TRAIN } from '../../src/lab/train/defaults';
+import { WorkerSession } from '../../src/worker/session';
+import type { JobContext } from '../../src/worker/jobs/context';
+import type { JobType, ModelInfo } from '../../src/worker/protocol';
+import { trainJob } from '../../src/worker/jobs/train';
+import { efficiencyJob, stabilityJob } from '../../src/worker/jobs/sweeps';
+import { finewebKlJob } from '../../src/worker/jobs/fineweb';
+
+const REF = path.resolve(__dirname, '../../../shared/reference/qwen2-hub');
+const DATA = path.resolve(__dirname, '../../../shared/datasets');
+
+function ctx<T extends JobType>(session: WorkerSession, seen: unknown[] = []): JobContext<T> {
+  return { session, signal: new AbortController().signal, progress: (p) => seen.push(p), phase: () => {} };
+}
+
+describe('worker jobs with adapters', () => {
+  it('train, efficiency, stability and FineWeb KL take adapters', async () => {
+    const src = dirSource(REF);
+    const m = await loadModel(src);
+    const be = await createBackend({ prefer: 'wasm' });
+    const s = new WorkerSession();
+    s.setBackend(be);
+    const model = LoadedModel.create(be, m.config, m.weights);
+    const tok = await loadTokenizer(src);
+    await s.setModel(model, tok, { repo: 'tiny' } as unknown as ModelInfo);
+    const med = await prepareChatDataset(new Uint8Array(readFileSync(path.join(DATA, 'bad_medical_advice.jsonl.gz'))), tok, { limit: 24, maxLen: 48 });
+    s.data.train = { train: med.train, heldOut: med.heldOut };
+    s.finewebDocs = JSON.parse(readFileSync(path.resolve(__dirname, '../fixtures/fineweb_standin_docs.json'), 'utf8')).slice(0, 2).map((d: string | { text: string }) => (typeof d === 'string' ? d : d.text));
+
+    const shape: AdapterShape = { kind: 'lora', rank: 1, alpha: 8, keys: loraKeys(['down'], [1, 2]) };
+    const size = loraLayout(model.config, shape).size;
+    const settings = { ...DEFAULT_TRAIN, lr: 1e-2, layer: 1, steps: 3, warmup: 1, microBatch: 4, accumulation: 1, checkpointEvery: 1, adapter: shape };
+    const seen: unknown[] = [];
+    const r = await trainJob({ runId: 'a', settings }, ctx<'train'>(s, seen));
+    expect(r.cancelled).toBe(false);
+    expect(r.state.v).toHaveLength(size);
+    expect(r.state.checkpoints).toHaveLength(3);
+    expect(seen.filter((p) => (p as { kind: string }).kind === 'checkpoint')).toHaveLength(3);
+    const vecState = { ...r.state, v: new Float32Array(model.config.hiddenSize) };
+    await expect(trainJob({ runId: 'b', settings, resume: vecState }, ctx<'train'>(s))).rejects.toThrow(`the saved run has ${model.config.hiddenSize} parameters, this adapter on the loaded model ${size}`);
+
+    const theta = r.state.v;
+    const vec = Float32Array.from({ length: model.config.hiddenSize }, (_, i) => Math.sin(i));
+    const eff = await efficiencyJob({ vectors: { v: vec }, adapters: { lora: { shape, data: theta } }, scales: [0, 1, 2], norms: [], rows: 8, layer: 1 }, ctx<'efficiency'>(s));
+    expect(eff.v!.byScale[0]!.loss).toBeCloseTo(eff.lora!.byScale[0]!.loss, 5);
+    expect(eff.lora!.byScale[2]!.deltaW! / eff.lora!.byScale[1]!.deltaW!).toBeCloseTo(4, 5);
+    expect(eff.v!.byScale[1]).not.toHaveProperty('deltaW');
+    const st = await stabilityJob({ vectors: {}, adapters: { lora: { shape, data: theta } }, eps: [0, 1], seeds: 2, rows: 8, layer: 1, seed: 1 }, ctx<'stability'>(s));
+    expect(st.lora!.points[0]!.mean).toBe(0);
+    const kl = await finewebKlJob({ vectors: { v: vec }, adapters: { lora: { shape, data: theta } }, norms: [0, 1], randomSeeds: [0], maxTokens: 32, layer: 1 }, ctx<'finewebKl'>(s));
+    expect(Object.keys(kl).sort()).toEqual(['lora', 'random_0', 'random_0_like_lora', 'v']);
+    expect(kl.random_0_like_lora![1]!.kl).toBeGreaterThan(0);
+    await expect(efficiencyJob({ vectors: {}, adapters: { bad: { shape, data: new Float32Array(3) } }, norms: [], rows: 8, layer: 1 }, ctx<'efficiency'>(s))).rejects.toThrow(`adapter bad has 3 parameters, its shape needs ${size} on the loaded model`);
+    await s.dropModel();
+  }, 300_000);
+});
