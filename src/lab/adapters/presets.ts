@@ -4,25 +4,29 @@
 // (its update adds scale·b·(aᵀx) to the same residual stream the vector is added to).
 
 import type { ModelConfig } from '../../models/config';
-import { LORA_MODULES, loraKeys, type AdapterShape } from './lora';
+import { LORA_MODULES, loraKeys, type AdapterShape, type LoraModule } from './lora';
 
 export type AdapterPresetId = 'r1-down-all' | 'r32-all-linear' | 'r1-down-steer';
 
-export const ADAPTER_PRESETS: Record<AdapterPresetId, { label: string; make: (cfg: ModelConfig, steerLayer: number) => AdapterShape }> = {
-  'r1-down-all': {
-    label: 'rank 1, down_proj of every layer',
-    make: (cfg) => ({ kind: 'lora', rank: 1, alpha: 256, keys: loraKeys(['down'], range(cfg.numLayers)) }),
-  },
-  'r32-all-linear': {
-    label: 'rank 32, all linear modules of every layer',
-    make: (cfg) => ({ kind: 'lora', rank: 32, alpha: 64, keys: loraKeys([...LORA_MODULES], range(cfg.numLayers)) }),
-  },
-  'r1-down-steer': {
-    label: 'rank 1, down_proj at the steering layer',
-    make: (_cfg, L) => ({ kind: 'lora', rank: 1, alpha: 256, keys: loraKeys(['down'], [L]) }),
-  },
+export interface AdapterPreset {
+  label: string;
+  rank: number;
+  alpha: number;
+  modules: LoraModule[];
+  /** every block, or only the steering layer */
+  layers: 'all' | 'steer';
+}
+
+export const ADAPTER_PRESETS: Record<AdapterPresetId, AdapterPreset> = {
+  'r1-down-all': { label: 'rank 1, down_proj of every layer', rank: 1, alpha: 256, modules: ['down'], layers: 'all' },
+  'r32-all-linear': { label: 'rank 32, all linear modules of every layer', rank: 32, alpha: 64, modules: [...LORA_MODULES], layers: 'all' },
+  'r1-down-steer': { label: 'rank 1, down_proj at the steering layer', rank: 1, alpha: 256, modules: ['down'], layers: 'steer' },
 };
 
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
+/** A preset's shape on a model with `cfg.numLayers` blocks, steering layer `steerLayer`. */
+export function presetShape(id: AdapterPresetId, cfg: Pick<ModelConfig, 'numLayers'>, steerLayer: number): AdapterShape {
+  const p = ADAPTER_PRESETS[id];
+  if (!p) throw new Error(`unknown adapter preset "${id}" (known: ${Object.keys(ADAPTER_PRESETS).join(', ')})`);
+  const layers = p.layers === 'all' ? Array.from({ length: cfg.numLayers }, (_, i) => i) : [steerLayer];
+  return { kind: 'lora', rank: p.rank, alpha: p.alpha, keys: loraKeys(p.modules, layers) };
 }

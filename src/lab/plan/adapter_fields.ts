@@ -45,8 +45,8 @@ export function parsePlanAdapter(x: unknown, at: string): PlanAdapter {
     only(x, at, ['preset']);
     const id = x.preset as AdapterPresetId;
     if (typeof id !== 'string' || !(id in ADAPTER_PRESETS)) fail(`${at}.preset must be one of ${Object.keys(ADAPTER_PRESETS).join(', ')}`);
-    const p = { 'r1-down-all': { rank: 1, alpha: 256, modules: ['down'], layers: 'all' }, 'r32-all-linear': { rank: 32, alpha: 64, modules: [...LORA_MODULES], layers: 'all' }, 'r1-down-steer': { rank: 1, alpha: 256, modules: ['down'], layers: 'steer' } }[id] as Omit<PlanAdapter, 'kind'>;
-    return { kind: 'lora', ...p, preset: id };
+    const p = ADAPTER_PRESETS[id];
+    return { kind: 'lora', rank: p.rank, alpha: p.alpha, modules: [...p.modules], layers: p.layers, preset: id };
   }
   only(x, at, ['kind', 'rank', 'modules', 'layers', 'alpha']);
   if ((x.kind ?? 'lora') !== 'lora') fail(`${at}.kind must be "lora"`);
