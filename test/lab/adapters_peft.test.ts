@@ -72,7 +72,7 @@ describe.skipIf(!hasLoraFixtures())('against files PEFT wrote and read', () => {
         const tc = JSON.parse(theirs.config);
         const oc = JSON.parse(ours.config);
         for (const k of Object.keys(oc)) expect(Object.keys(tc), `${arch}/${c}: our config key ${k}`).toContain(k);
-        for (const k of ['peft_type', 'r', 'lora_alpha', 'bias', 'use_dora', 'use_rslora', 'fan_in_fan_out', 'lora_dropout', 'layers_to_transform']) {
+        for (const k of ['peft_type', 'r', 'lora_alpha', 'lora_bias', 'bias', 'use_dora', 'use_rslora', 'fan_in_fan_out', 'lora_dropout', 'layers_to_transform', 'modules_to_save', 'rank_pattern', 'alpha_pattern']) {
           expect(oc[k], `${arch}/${c} ${k}`).toEqual(tc[k]);
         }
         expect([...oc.target_modules].sort(), `${arch}/${c} target_modules`).toEqual([...tc.target_modules].sort());

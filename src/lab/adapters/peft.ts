@@ -25,10 +25,10 @@ export interface PeftFiles {
 
 /**
  * adapter_config.json for an adapter: target_modules are the module names, layers_to_transform the layers when
- * every module sits on every listed layer; otherwise target_modules lists the full module paths (PEFT matches
- * either by suffix).
+ * every module sits on every listed layer (null when that is every layer of the model, as PEFT writes it);
+ * otherwise target_modules lists the full module paths (PEFT matches either by suffix).
  */
-export function peftConfig(a: Adapter, baseModel: string | null): Record<string, unknown> {
+export function peftConfig(a: Adapter, baseModel: string | null, numLayers?: number): Record<string, unknown> {
   const parts = a.keys.map(splitKey);
   const modules = [...new Set(parts.map((p) => p.module))];
   const layers = [...new Set(parts.map((p) => p.layer))].sort((x, y) => x - y);
@@ -41,8 +41,9 @@ export function peftConfig(a: Adapter, baseModel: string | null): Record<string,
     inference_mode: true,
     init_lora_weights: true,
     layers_pattern: null,
-    layers_to_transform: product ? layers : null,
+    layers_to_transform: product && layers.length !== numLayers ? layers : null,
     lora_alpha: a.alpha,
+    lora_bias: false,
     lora_dropout: 0.0,
     modules_to_save: null,
     peft_type: 'LORA',
@@ -66,7 +67,7 @@ export function exportPeft(a: Adapter, cfg: ModelConfig, baseModel: string | nul
     t.set(peftTensorName(e.key, 'A'), { shape: [a.rank, e.K], data: a.data.slice(e.aOff, e.aOff + a.rank * e.K) });
     t.set(peftTensorName(e.key, 'B'), { shape: [e.N, a.rank], data: a.data.slice(e.bOff, e.bOff + e.N * a.rank) });
   }
-  return { weights: writeSafetensors(t, { format: 'pt' }), config: JSON.stringify(peftConfig(a, baseModel), null, 2) };
+  return { weights: writeSafetensors(t, { format: 'pt' }), config: JSON.stringify(peftConfig(a, baseModel, cfg.numLayers), null, 2) };
 }
 
 /**
@@ -93,6 +94,7 @@ export function importPeft(files: PeftFiles, cfg: ModelConfig, names = { weights
     const v = c[k];
     if (v && typeof v === 'object' && Object.keys(v).length) throw new Error(`${names.config}: ${k} sets per-module values (${Object.keys(v).join(', ')}); one rank and alpha for all modules is supported`);
   }
+  if (c.lora_bias) throw new Error(`${names.config}: lora_bias is true; adapters with a bias on lora_B are not supported`);
   if (c.bias !== undefined && c.bias !== 'none') throw new Error(`${names.config}: bias is ${JSON.stringify(c.bias)}; adapters that train biases are not supported`);
   if (Array.isArray(c.modules_to_save) && c.modules_to_save.length) throw new Error(`${names.config}: modules_to_save (${c.modules_to_save.join(', ')}) holds fully trained modules; not supported`);
 
