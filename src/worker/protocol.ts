@@ -191,6 +191,18 @@ export interface Jobs {
     progress: { name: string; point: KlPoint; done: number; total: number };
     result: Record<string, KlPoint[]>;
   };
+  /** PEFT files (adapter_model.safetensors, adapter_config.json) of an adapter on the loaded model */
+  exportAdapter: {
+    req: { adapter: AdapterInput };
+    progress: never;
+    result: { weights: Uint8Array; config: string };
+  };
+  /** an adapter from PEFT files, checked against the loaded model's layer shapes */
+  importAdapter: {
+    req: { weights: Uint8Array; config: string };
+    progress: never;
+    result: { adapter: AdapterInput };
+  };
   /** PCA of checkpoint trajectories (Fig 5) */
   pca: {
     req: { runs: { name: string; checkpoints: Float32Array[] }[]; k: number };

@@ -16,6 +16,7 @@ import { cacheClearJob, cacheListJob, loadModelJob } from './jobs/model';
 import { pcaJob } from './jobs/pca';
 import { efficiencyJob, stabilityJob } from './jobs/sweeps';
 import { trainJob } from './jobs/train';
+import { exportAdapterJob, importAdapterJob } from './jobs/adapter_files';
 import type { FromWorker, JobType, ToWorker, WorkerEvent } from './protocol';
 import { WorkerSession } from './session';
 
@@ -33,6 +34,8 @@ const HANDLERS: { [T in JobType]: JobHandler<T> } = {
   fineweb: finewebJob,
   finewebKl: finewebKlJob,
   pca: pcaJob,
+  exportAdapter: exportAdapterJob,
+  importAdapter: importAdapterJob,
   generate: generateJob,
   questions: questionsJob,
   judge: judgeJob,

@@ -64,6 +64,10 @@ describe('worker jobs with adapters', () => {
     const kl = await finewebKlJob({ vectors: { v: vec }, adapters: { lora: { shape, data: theta } }, norms: [0, 1], randomSeeds: [0], maxTokens: 32, layer: 1 }, ctx<'finewebKl'>(s));
     expect(Object.keys(kl).sort()).toEqual(['lora', 'random_0', 'random_0_like_lora', 'v']);
     expect(kl.random_0_like_lora![1]!.kl).toBeGreaterThan(0);
+    // adapters alone: their own random baselines, no random vectors
+    const only = await finewebKlJob({ vectors: {}, adapters: { lora: { shape, data: theta } }, norms: [0, 1], randomSeeds: [0], maxTokens: 32, layer: 1 }, ctx<'finewebKl'>(s));
+    expect(Object.keys(only).sort()).toEqual(['lora', 'random_0_like_lora']);
+    expect(only.lora).toEqual(kl.lora);
     await expect(efficiencyJob({ vectors: {}, adapters: { bad: { shape, data: new Float32Array(3) } }, norms: [], rows: 8, layer: 1 }, ctx<'efficiency'>(s))).rejects.toThrow(`adapter bad has 3 parameters, its shape needs ${size} on the loaded model`);
     await s.dropModel();
   }, 300_000);

@@ -52,20 +52,24 @@ export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
   const docs = ctx.session.finewebDocs;
   if (!docs.length) throw new Error('no FineWeb documents yet: fetch them first');
   ctx.phase('caching activations of the documents');
-  const ev = await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
+  const vectorCurves = Object.keys(req.vectors).length > 0;
+  const ev = !vectorCurves ? undefined : await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
     KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal }),
   );
   const adapters = checkAdapters(ctx.session, req.adapters);
-  const curves = Object.keys(req.vectors).length + req.randomSeeds.length + adapters.length * (1 + req.randomSeeds.length);
+  // random vectors are the baseline of vectors: without vectors, only the adapters' shape-matched random adapters
+  const curves = (vectorCurves ? Object.keys(req.vectors).length + req.randomSeeds.length : 0) + adapters.length * (1 + req.randomSeeds.length);
   const total = curves * req.norms.length;
   let done = 0;
   ctx.phase('KL sweep');
-  const out = await finewebKlSweep(ev, req.vectors, {
-    norms: req.norms,
-    randomSeeds: req.randomSeeds,
-    signal: ctx.signal,
-    onPoint: (name, point) => ctx.progress({ name, point, done: ++done, total }),
-  });
+  const out = ev
+    ? await finewebKlSweep(ev, req.vectors, {
+        norms: req.norms,
+        randomSeeds: req.randomSeeds,
+        signal: ctx.signal,
+        onPoint: (name, point) => ctx.progress({ name, point, done: ++done, total }),
+      })
+    : {};
   // each adapter with random adapters of its own shape as the baseline
   for (const [name, a] of adapters) {
     ctx.phase(`KL sweep of ${name}`);

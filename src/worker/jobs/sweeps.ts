@@ -21,8 +21,9 @@ function lossEvaluator(session: WorkerSession, layer: number, rows: number, sign
 
 export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
   ctx.phase('caching activations');
-  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal);
   const names = Object.keys(req.vectors);
+  // only adapters asked for: no vector evaluator to build
+  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal) : undefined;
   const adapters = checkAdapters(ctx.session, req.adapters);
   const scales = req.scales ?? EFFICIENCY_SCALES;
   const total = (names.length + adapters.length) * (scales.length + req.norms.length);
@@ -30,7 +31,7 @@ export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
   const out: JobResult<'efficiency'> = {};
   for (const name of names) {
     ctx.phase(`efficiency of ${name}`);
-    out[name] = await efficiencySweep(ev, req.vectors[name]!, {
+    out[name] = await efficiencySweep(ev!, req.vectors[name]!, {
       scales,
       norms: req.norms,
       signal: ctx.signal,
@@ -52,8 +53,8 @@ export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
 
 export const stabilityJob: JobHandler<'stability'> = async (req, ctx) => {
   ctx.phase('caching activations');
-  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal);
   const names = Object.keys(req.vectors);
+  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal) : undefined;
   const adapters = checkAdapters(ctx.session, req.adapters);
   const eps = req.eps ?? STABILITY_EPS;
   const total = (names.length + adapters.length) * eps.length;
@@ -61,7 +62,7 @@ export const stabilityJob: JobHandler<'stability'> = async (req, ctx) => {
   const out: JobResult<'stability'> = {};
   for (const name of names) {
     ctx.phase(`stability of ${name}`);
-    out[name] = await stabilitySweep(ev, req.vectors[name]!, {
+    out[name] = await stabilitySweep(ev!, req.vectors[name]!, {
       eps,
       seeds: req.seeds,
       seed: req.seed,
