@@ -32,6 +32,9 @@ describe('plan adapter and mix fields', () => {
     expect(bad((q) => (q.runs[0].adapter = { kind: 'dora', rank: 1, modules: 'all', layers: 'all' }))).toThrow('plan.runs[0].adapter.kind must be "lora"');
     expect(bad((q) => (q.runs[0].adapter = { preset: 'r2' }))).toThrow('plan.runs[0].adapter.preset must be one of r1-down-all, r32-all-linear, r1-down-steer');
     expect(bad((q) => (q.runs[0].adapter.rnak = 2))).toThrow('plan.runs[0].adapter.rnak is not a plan field');
+    expect(bad((q) => (q.runs[0].adapter.rank = 2))).toThrow('plan.runs[0].adapter.rank 2 conflicts with preset "r1-down-all" (1)');
+    // a parsed plan written out parses to the same plan
+    expect(parsePlan(JSON.parse(JSON.stringify(p)))).toEqual(p);
     expect(bad((q) => (q.runs[3].mix = { data: [], ratio: 1 }))).toThrow('plan.runs[3].mix.data must be a dataset or a non-empty list');
     expect(bad((q) => (q.runs[3].mix.ratio = -1))).toThrow('plan.runs[3].mix.ratio must be a positive number');
     expect(bad((q) => delete q.runs[2].adapter)).toThrow('plan.runs[2].init_from "lora_narrow" trains a LoRA rank 1 alpha 256 on down at layers all, this run a steering vector');

@@ -42,11 +42,16 @@ function isObj(x: unknown): x is J {
 export function parsePlanAdapter(x: unknown, at: string): PlanAdapter {
   if (!isObj(x)) fail(`${at} must be an object`);
   if (x.preset !== undefined) {
-    only(x, at, ['preset']);
+    // a parsed plan written back out carries the preset's fields too: accept them when they agree
+    only(x, at, ['preset', 'kind', 'rank', 'modules', 'layers', 'alpha']);
     const id = x.preset as AdapterPresetId;
     if (typeof id !== 'string' || !(id in ADAPTER_PRESETS)) fail(`${at}.preset must be one of ${Object.keys(ADAPTER_PRESETS).join(', ')}`);
     const p = ADAPTER_PRESETS[id];
-    return { kind: 'lora', rank: p.rank, alpha: p.alpha, modules: [...p.modules], layers: p.layers, preset: id };
+    const out: PlanAdapter = { kind: 'lora', rank: p.rank, alpha: p.alpha, modules: [...p.modules], layers: p.layers, preset: id };
+    for (const k of ['kind', 'rank', 'alpha', 'modules', 'layers'] as const) {
+      if (x[k] !== undefined && JSON.stringify(x[k]) !== JSON.stringify(out[k])) fail(`${at}.${k} ${JSON.stringify(x[k])} conflicts with preset "${id}" (${JSON.stringify(out[k])}); give the preset or the fields`);
+    }
+    return out;
   }
   only(x, at, ['kind', 'rank', 'modules', 'layers', 'alpha']);
   if ((x.kind ?? 'lora') !== 'lora') fail(`${at}.kind must be "lora"`);

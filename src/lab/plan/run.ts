@@ -57,7 +57,7 @@ export interface RunReport {
   /** SFT loss of the final vector on the held-out 10 % of the training file (up to 100 rows) */
   heldout_ce?: number;
   /** adapter runs: the shape; final_vector then holds θ (PEFT layout, see lab/adapters/lora.ts) and final_norm ‖θ‖ */
-  adapter?: { kind: 'lora'; rank: number; alpha: number; keys: string[]; params: number; delta_w_norm: number; description: string };
+  adapter?: { kind: 'lora'; rank: number; alpha: number; keys: string[]; params: number; /** ‖ΔW‖_F (absent in reports the app writes: the page has no layer shapes) */ delta_w_norm?: number; description: string };
   /** mixed-data runs: aligned rows added to the training rows */
   mix?: { data: string[]; ratio: number; train_rows: number; added: number[] };
 }

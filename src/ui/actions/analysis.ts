@@ -12,7 +12,9 @@ function need(list: StudyVector[]): boolean {
   return false;
 }
 
-const asRecord = (vs: StudyVector[]) => Object.fromEntries(vs.map((v) => [v.key, v.effective]));
+const asRecord = (vs: StudyVector[]) => Object.fromEntries(vs.filter((v) => !v.adapter).map((v) => [v.key, v.effective]));
+/** LoRA runs go to the same jobs as adapters, evaluated as θ */
+const adaptersOf = (vs: StudyVector[]) => Object.fromEntries(vs.filter((v) => v.adapter).map((v) => [v.key, v.adapter!]));
 
 export async function runEfficiency(rows: number, extraNorms: number[] = []): Promise<void> {
   const list = studyVectors(useLab.getState());
@@ -20,7 +22,7 @@ export async function runEfficiency(rows: number, extraNorms: number[] = []): Pr
   useLab.setState((s) => ({ efficiency: { ...s.efficiency, rows, curves: {}, probes: {} } }));
   try {
     for (const [layer, vs] of byLayer(list)) {
-      const res = await track('efficiency', 'Efficiency sweep', 'efficiency', { vectors: asRecord(vs), norms: extraNorms, rows, layer }, {
+      const res = await track('efficiency', 'Efficiency sweep', 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), norms: extraNorms, rows, layer }, {
         view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: ‖αv‖ ${p.point.norm.toFixed(2)} → loss ${p.point.loss.toFixed(4)}` }),
         onProgress: (p) =>
           useLab.setState((s) => {
@@ -42,7 +44,7 @@ export async function probeEfficiency(norm: number): Promise<void> {
   if (!need(list)) return;
   const rows = useLab.getState().efficiency.rows;
   for (const [layer, vs] of byLayer(list)) {
-    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), scales: [], norms: [norm], rows, layer }, {
+    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), scales: [], norms: [norm], rows, layer }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: loss ${p.point.loss.toFixed(4)}` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -60,7 +62,7 @@ export async function runStability(rows: number, seeds: number): Promise<void> {
   useLab.setState((s) => ({ stability: { ...s.stability, rows, seeds, curves: {}, probes: {} } }));
   try {
     for (const [layer, vs] of byLayer(list)) {
-      const res = await track('stability', 'Stability sweep', 'stability', { vectors: asRecord(vs), seeds, rows, layer, seed: 0 }, {
+      const res = await track('stability', 'Stability sweep', 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), seeds, rows, layer, seed: 0 }, {
         view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: ε ${p.point.eps} → +${p.point.mean.toFixed(1)} % ± ${p.point.sd.toFixed(1)}` }),
         onProgress: (p) =>
           useLab.setState((s) => {
@@ -80,7 +82,7 @@ export async function probeStability(eps: number): Promise<void> {
   if (!need(list)) return;
   const { rows, seeds } = useLab.getState().stability;
   for (const [layer, vs] of byLayer(list)) {
-    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), eps: [eps], seeds, rows, layer, seed: 0 }, {
+    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), eps: [eps], seeds, rows, layer, seed: 0 }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: +${p.point.mean.toFixed(1)} %` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -119,7 +121,7 @@ export async function runFinewebKl(opts: { points: number; randomSeeds: number; 
     const groups = [...byLayer(list)];
     for (const [i, [layer, vs]] of groups.entries()) {
       const res = await track('fineweb-kl', 'KL on pre-training text', 'finewebKl', {
-        vectors: asRecord(vs),
+        vectors: asRecord(vs), adapters: adaptersOf(vs),
         norms,
         // the random baseline once (at the first layer group)
         randomSeeds: i === 0 ? Array.from({ length: opts.randomSeeds }, (_, k) => k) : [],

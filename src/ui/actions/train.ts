@@ -11,14 +11,16 @@ import { klSources, loadData, trainSources } from './data';
 import { errorText, isCancelled, track } from './jobs';
 import { ensureModel } from './model';
 import { saveVector } from './vectors';
+import { presetShape } from '../../lab/adapters/presets';
 
 export function setTrainForm(patch: Partial<TrainForm>): void {
   useLab.setState((s) => ({ trainForm: { ...s.trainForm, ...patch } }));
   saveSetting('trainForm', useLab.getState().trainForm);
 }
 
-function settingsFor(slot: RunSlot, f: TrainForm, layer: number): TrainSettings {
+function settingsFor(slot: RunSlot, f: TrainForm, layer: number, numLayers: number): TrainSettings {
   return {
+    ...(f.adapterPreset ? { adapter: presetShape(f.adapterPreset, { numLayers }, layer) } : {}),
     layer,
     alpha: f.alpha,
     lr: f.lr,
@@ -69,12 +71,13 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
       },
       view: (p) =>
         p.kind === 'step'
-          ? { fraction: p.step.step / p.step.totalSteps, detail: `step ${p.step.step}/${p.step.totalSteps} · loss ${p.step.loss.toFixed(3)} · ‖αv‖ ${p.step.norm.toFixed(2)}` }
+          ? { fraction: p.step.step / p.step.totalSteps, detail: `step ${p.step.step}/${p.step.totalSteps} · loss ${p.step.loss.toFixed(3)} · ${r.settings.adapter ? '‖θ‖' : '‖αv‖'} ${p.step.norm.toFixed(2)}` }
           : null,
     });
     const cur = getRun(r.id)!;
     const done: RunRecord = { ...cur, state: res.state, history: res.state.history, status: res.cancelled ? 'cancelled' : 'done', totalSteps: res.state.totalSteps, updatedAt: new Date().toISOString() };
-    if (!res.cancelled) {
+    // adapters stay with their run (export them as PEFT files from the run); the vector library holds vectors
+    if (!res.cancelled && !done.settings.adapter) {
       const s = done.settings;
       const v = await saveVector({
         name: `${r.id === 'removeKl' ? 'narrow→no-KL' : r.id} · ${done.dataLabel}`,
@@ -116,7 +119,7 @@ export async function startRun(slot: RunSlot): Promise<void> {
     dModel: info.dModel,
     dataLabel: useLab.getState().data.train.label ?? 'training data',
     klLabel: slot === 'narrow' ? useLab.getState().data.kl.label : undefined,
-    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer),
+    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer, info.layers),
     initFrom: slot === 'removeKl' ? 'narrow' : undefined,
     status: 'queued',
     history: [],

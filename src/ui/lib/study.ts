@@ -6,6 +6,7 @@ import { effectiveVector } from '../../lab/vectors/vector';
 import { useMemo } from 'react';
 import { useLab, type LabState } from '../store/store';
 import type { RunSlot } from '../store/types';
+import type { AdapterInput } from '../../worker/protocol';
 
 export interface StudyVector {
   key: string;
@@ -14,6 +15,8 @@ export interface StudyVector {
   effective: Float32Array;
   norm: number;
   color: string;
+  /** a LoRA run: `effective` is its θ, evaluated as an adapter (norms are ‖θ‖) */
+  adapter?: AdapterInput;
 }
 
 export const RUN_SHORT: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow → no KL' };
@@ -34,7 +37,12 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
   for (const slot of ['general', 'narrow', 'removeKl'] as RunSlot[]) {
     const r = s.runs[slot];
     const v = r?.state?.v;
-    if (!r || !v || v.length !== d || r.modelRepo !== s.model.info?.repo) continue;
+    if (!r || !v || r.modelRepo !== s.model.info?.repo) continue;
+    if (r.settings.adapter) {
+      out.push({ key: slot, label: `${RUN_SHORT[slot]} (LoRA r${r.settings.adapter.rank})`, layer: r.settings.layer, effective: v, norm: norm(v), color: RUN_COLORS[slot], adapter: { shape: r.settings.adapter, data: v } });
+      continue;
+    }
+    if (v.length !== d) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
     out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: norm(eff), color: RUN_COLORS[slot] });
   }

@@ -1,6 +1,7 @@
 // The app's state in one zustand store. Panels read slices with useLab(selector); actions (src/ui/actions)
 // write through useLab.setState. Long-lived things (vectors, runs) are mirrored to IndexedDB by the actions.
 
+import type { AdapterPresetId } from '../../lab/adapters/presets';
 import { create } from 'zustand';
 import type { DatasetPresetId, LabelMode } from '../../lab/data';
 import { DEFAULT_KL_PRESETS } from '../../lab/data/presets';
@@ -42,6 +43,8 @@ export interface TrainForm extends Omit<TrainSettings, 'lambdaKl' | 'layer'> {
   narrowLambda: number;
   /** train by epochs (paper) or a fixed number of steps (quick looks) */
   budget: 'epochs' | 'steps';
+  /** train a LoRA adapter of this preset instead of a steering vector */
+  adapterPreset?: AdapterPresetId;
 }
 
 export interface LabState {
