@@ -3,6 +3,7 @@
 // efficiency, stability and FineWeb-KL sweeps and the PCA on it — the same panels that take vectors.
 
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, serveApp, type AppServers } from './harness/app';
@@ -123,5 +124,26 @@ describe.skipIf(skip)('LoRA adapters in Chromium', () => {
     await page.click('[data-testid=run-pca]');
     await waitForJob(page, 'pca');
     expect((await state<{ projections: { coords: unknown[] }[] }>(page, 's.pca')).projections[0]!.coords).toHaveLength(3);
+
+    // the finished run is in the adapter library with its shape and ‖θ‖; its rank-1 share link opens back
+    await openPanel(page, 'library');
+    await page.waitForSelector('[data-testid=adapter-row]');
+    expect(await page.textContent('[data-testid=adapter-rank]')).toBe('1');
+    expect(Number(await page.textContent('[data-testid=adapter-norm]'))).toBeCloseTo(run.history[2]!.norm, 3);
+    await page.click('[data-testid=share-adapter]');
+    const url = await page.inputValue('[data-testid=adapter-share-url]');
+    expect(url).toMatch(/#a=1&model=test%2Fqwen2-hub&r=1&/);
+    await page.fill('[data-testid=import-adapter-link]', url);
+    await page.click('[data-testid=adapter-library] button:has-text("Open")');
+    await page.waitForSelector('[data-testid=adapter-import-ok]');
+    expect(await page.locator('[data-testid=adapter-row]').count()).toBe(2);
+    // PEFT files of another model are refused with the shape, and nothing is added
+    await page.setInputFiles('[data-testid=import-peft]', [
+      path.resolve(__dirname, '../test/fixtures/lora/qwen2/r1down/adapter/adapter_model.safetensors'),
+      path.resolve(__dirname, '../test/fixtures/lora/qwen2/r1down/adapter/adapter_config.json'),
+    ]);
+    await page.waitForSelector('[data-testid=adapter-import-error]');
+    expect(await page.textContent('[data-testid=adapter-import-error]')).toMatch(/this model needs \[1,64\] \(r = 1\) — nothing was added/);
+    expect(await page.locator('[data-testid=adapter-row]').count()).toBe(2);
   }, 600_000);
 });

@@ -12,6 +12,8 @@ import { errorText, isCancelled, track } from './jobs';
 import { ensureModel } from './model';
 import { saveVector } from './vectors';
 import { presetShape } from '../../lab/adapters/presets';
+import { describeAdapter } from '../../lab/adapters/lora';
+import { saveAdapter } from './adapters';
 
 export function setTrainForm(patch: Partial<TrainForm>): void {
   useLab.setState((s) => ({ trainForm: { ...s.trainForm, ...patch } }));
@@ -89,6 +91,14 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
         how: `trained on ${done.dataLabel}, λ = ${s.lambdaKl}, ${res.state.step} steps${done.initFrom ? `, from ${done.initFrom}` : ''}`,
       });
       done.vectorId = v.id;
+    }
+    if (!res.cancelled && done.settings.adapter) {
+      const s = done.settings;
+      const a = await saveAdapter(
+        { name: `${r.id === 'removeKl' ? 'narrow→no-KL' : r.id} LoRA · ${done.dataLabel}`, modelId: done.modelRepo, adapter: { ...s.adapter!, data: res.state.v }, createdAt: new Date().toISOString(), provenance: { source: 'trained', run: r.id, data: done.dataLabel, kl: done.klLabel, settings: s, steps: res.state.step } },
+        `trained on ${done.dataLabel}, λ = ${s.lambdaKl}, ${res.state.step} steps, ${describeAdapter(s.adapter!)}`,
+      );
+      done.vectorId = a.id;
     }
     setRun(done, true);
   } catch (e) {

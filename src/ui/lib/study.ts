@@ -30,7 +30,7 @@ function norm(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
-export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'>): StudyVector[] {
+export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'> & Partial<Pick<LabState, 'adapters'>>): StudyVector[] {
   const d = s.model.info?.dModel;
   if (!d) return [];
   const out: StudyVector[] = [];
@@ -51,6 +51,13 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
     const v = s.vectors.find((x) => x.id === id);
     if (!v || v.data.length !== d) continue;
     out.push({ key: v.id, label: v.name, layer: v.layer, effective: effectiveVector(v), norm: v.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]! });
+  }
+  // ticked library adapters of the loaded model, evaluated as θ
+  for (const id of s.studyIds) {
+    const a = s.adapters?.find((x) => x.id === id);
+    if (!a || a.modelId !== s.model.info?.repo) continue;
+    const { data, ...shape } = a.adapter;
+    out.push({ key: a.id, label: a.name, layer: s.model.info?.defaultLayer ?? 0, effective: data, norm: a.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]!, adapter: { shape, data } });
   }
   return out;
 }
@@ -78,5 +85,6 @@ export function useStudy(): StudyVector[] {
   const vectors = useLab((s) => s.vectors);
   const studyIds = useLab((s) => s.studyIds);
   const model = useLab((s) => s.model);
-  return useMemo(() => studyVectors({ runs, vectors, studyIds, model }), [runs, vectors, studyIds, model]);
+  const adapters = useLab((s) => s.adapters);
+  return useMemo(() => studyVectors({ runs, vectors, studyIds, model, adapters }), [runs, vectors, studyIds, model, adapters]);
 }

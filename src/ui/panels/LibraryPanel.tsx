@@ -18,6 +18,7 @@ import { formsFromPlan, planFromState, reportFromState } from '../lib/report';
 import { ggufBytes, readVectorFile, safetensorsBytes } from '../lib/vector_files';
 import { notify, setPanel, useLab } from '../store/store';
 import type { StoredVector } from '../store/types';
+import { AdaptersCard } from './AdaptersCard';
 
 function modelTypeFor(v: StoredVector): string {
   const info = useLab.getState().model.info;
@@ -181,6 +182,7 @@ export function LibraryPanel() {
         <div>
           <ImportCard />
           <ExportCard />
+          <AdaptersCard />
         </div>
         <Card title={`${vectors.length} vector${vectors.length === 1 ? '' : 's'}`}>
           {vectors.length ? (

@@ -14,6 +14,8 @@ export function StudyVectors() {
   const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
   const library = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
   const ids = useLab((s) => s.studyIds);
+  const repo = useLab((s) => s.model.info?.repo);
+  const adapters = useLab(useShallow((s) => s.adapters.filter((a) => a.modelId === repo && !runVectors.includes(a.id))));
   return (
     <Card title="Vectors under study" testId="study-vectors">
       {list.length === 0 ? <p className="muted">None yet: train a run, or tick a library vector made for this model.</p> : null}
@@ -21,7 +23,7 @@ export function StudyVectors() {
         {list.map((v) => (
           <li key={v.key}>
             <span className="swatch" style={{ background: v.color }} />
-            {v.label} <span className="muted">layer {v.layer} · ‖αv‖ {fmt(v.norm, 2)}</span>
+            {v.label} <span className="muted">{v.adapter ? `LoRA · ‖θ‖ ${fmt(v.norm, 2)}` : `layer ${v.layer} · ‖αv‖ ${fmt(v.norm, 2)}`}</span>
           </li>
         ))}
       </ul>
@@ -36,6 +38,23 @@ export function StudyVectors() {
               label={
                 <>
                   {v.name} <span className="muted">layer {v.layer} · ‖αv‖ {fmt(v.norm, 2)}</span>
+                </>
+              }
+            />
+          ))}
+        </details>
+      ) : null}
+      {adapters.length ? (
+        <details>
+          <summary>Add library adapters ({adapters.length})</summary>
+          {adapters.map((a) => (
+            <Check
+              key={a.id}
+              checked={ids.includes(a.id)}
+              onChange={(on) => useLab.setState((s) => ({ studyIds: on ? [...s.studyIds, a.id] : s.studyIds.filter((x) => x !== a.id) }))}
+              label={
+                <>
+                  {a.name} <span className="muted">LoRA rank {a.adapter.rank} · ‖θ‖ {fmt(a.norm, 2)}</span>
                 </>
               }
             />

@@ -18,6 +18,7 @@ import type {
   PcaState,
   PretrainState,
   RunRecord,
+  StoredAdapter,
   RunSlot,
   StabilityState,
   StoredVector,
@@ -67,6 +68,8 @@ export interface LabState {
   pca?: PcaState;
   /** vector ids picked for the analyses besides the runs */
   studyIds: string[];
+  /** the adapter library (LoRA runs, imported PEFT files and adapter links) */
+  adapters: StoredAdapter[];
 }
 
 export const DEFAULT_DATA_FORM: DataForm = {
@@ -113,6 +116,7 @@ export const useLab = create<LabState>()(() => ({
   stability: { rows: 100, seeds: 10, curves: {}, probes: {} },
   pretrain: { curves: {} },
   studyIds: [],
+  adapters: [],
 }));
 
 let noticeId = 1;
