@@ -5,7 +5,8 @@
 import { Builder } from '../engine/builder';
 import { Graph, type TensorData } from '../engine/ir';
 import { CompiledGraph } from '../engine/runtime/session';
-import { buildDecoder, logitsOf, type KvPair } from '../models/decoder';
+import { buildDecoder, logitsOf, type KvPair, type LoraFactor } from '../models/decoder';
+import type { LoraSpec } from '../models/adapter_graph';
 import type { LoadedModel } from '../models/model';
 import { f32, scalar } from './feeds';
 import { Rng } from './rng';
@@ -24,7 +25,8 @@ export interface SampleOptions {
   onToken?: (id: number, index: number) => void;
 }
 
-function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean): Graph {
+/** `lora`: a LoRA adapter whose factors are inputs lora.<key>.A [r, in] / .B [out, r] (adapter_graph.ts layout) */
+function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, lora?: LoraSpec): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
   const b = new Builder(g);
@@ -38,7 +40,14 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean): G
         v: g.input(`past_v_${i}`, 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
       }))
     : undefined;
-  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v) }, kv: true });
+  const factors = new Map<string, LoraFactor>();
+  for (const key of lora?.keys ?? []) {
+    const ref = model.linears.get(key)!;
+    const A = g.input(`lora.${key}.A`, 'float32', [lora!.rank, ref.K]);
+    const Bm = g.input(`lora.${key}.B`, 'float32', [ref.N, lora!.rank]);
+    factors.set(key, { A: b.transpose(A, [1, 0]), B: b.transpose(Bm, [1, 0]), scale: lora!.scale });
+  }
+  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v) }, kv: true, ...(lora ? { lora: factors } : {}) });
   const last = b.reshape(b.slice(out.final!, [-1], [2 ** 31 - 1], [1]), [-1, cfg.hiddenSize]);
   g.output(logitsOf(b, model, last), 'logits');
   out.present.forEach((p, i) => {
@@ -102,11 +111,12 @@ export class Generator {
     private readonly decode: CompiledGraph,
   ) {}
 
-  static async create(model: LoadedModel, layer: number): Promise<Generator> {
+  /** with `lora`, every generate() call feeds that adapter's factors (opts.lora) */
+  static async create(model: LoadedModel, layer: number, lora?: LoraSpec): Promise<Generator> {
     const be = model.store.backend;
     const [p, d] = await Promise.all([
-      CompiledGraph.create(be, buildStepGraph(model, layer, false), model.store),
-      CompiledGraph.create(be, buildStepGraph(model, layer, true), model.store),
+      CompiledGraph.create(be, buildStepGraph(model, layer, false, lora), model.store),
+      CompiledGraph.create(be, buildStepGraph(model, layer, true, lora), model.store),
     ]);
     return new Generator(model, layer, p, d);
   }
@@ -116,13 +126,13 @@ export class Generator {
    * tokens of each sample (up to and excluding EOS). `useCache: false` recomputes the whole sequence every step
    * (for checking the cache).
    */
-  async generate(prompt: number[], vector: { v: Float32Array; alpha: number }, opts: SampleOptions & { batch?: number; useCache?: boolean }): Promise<number[][]> {
+  async generate(prompt: number[], vector: { v: Float32Array; alpha: number }, opts: SampleOptions & { batch?: number; useCache?: boolean; lora?: Record<string, TensorData> }): Promise<number[][]> {
     const B = opts.batch ?? 1;
     const d = this.model.config.hiddenSize;
     if (vector.v.length !== d) throw new Error(`vector has ${vector.v.length} dimensions, the model has ${d}`);
     if (!prompt.length) throw new Error('empty prompt');
     const rng = new Rng(opts.seed);
-    const base = { v: f32([d], vector.v), alpha: scalar(vector.alpha * opts.strength) };
+    const base = { v: f32([d], vector.v), alpha: scalar(vector.alpha * opts.strength), ...opts.lora };
     const seqs = Array.from({ length: B }, () => prompt.slice());
     const done = new Array<boolean>(B).fill(false);
     const outs: number[][] = Array.from({ length: B }, () => []);

@@ -39,7 +39,6 @@ describe('plan adapter and mix fields', () => {
     expect(bad((q) => (q.runs[3].mix.ratio = -1))).toThrow('plan.runs[3].mix.ratio must be a positive number');
     expect(bad((q) => delete q.runs[2].adapter)).toThrow('plan.runs[2].init_from "lora_narrow" trains a LoRA rank 1 alpha 256 on down at layers all, this run a steering vector');
     expect(bad((q) => q.pca.runs.push('vector_general'))).toThrow('plan.pca.runs mixes parameter kinds');
-    expect(bad((q) => (q.generate = { questions: ['hi'], runs: ['lora_general'] }))).toThrow('plan.generate.runs[0] "lora_general" is an adapter run');
   });
 
   it('mixRows adds round(ratio × n) aligned rows, evenly and reproducibly, and uses what a short set has', () => {
@@ -71,6 +70,7 @@ describe('npm run lab on the LoRA study', () => {
     plan.fineweb.source = rel(plan.fineweb.source);
     // keep the test short: fewer steps, no vector run
     plan.runs = plan.runs.filter((r: { name: string }) => r.name !== 'vector_general');
+    plan.generate.runs = ['lora_general'];
     plan.train.steps = 6;
     plan.runs[2].steps = 2;
     plan.report = 'out.json';
@@ -105,5 +105,8 @@ describe('npm run lab on the LoRA study', () => {
     for (const pts of Object.values(r.fineweb) as { kl: number }[][]) expect(pts[0]!.kl).toBe(0);
     expect(Object.keys(r.pca.coords)).toEqual(['lora_general', 'lora_narrow', 'lora_narrow_remove_kl', 'lora_mixed']);
     expect(r.pca.coords.lora_general).toHaveLength(3);
+    // the adapter run answers the question (generation with its adapter)
+    expect(r.generate.lora_general[0].samples).toHaveLength(1);
+    expect(typeof r.generate.lora_general[0].samples[0]).toBe('string');
   }, 600_000);
 });

@@ -19,7 +19,7 @@ import { parseQuestionsYaml } from '../questions';
 import { deriveSeed } from '../rng';
 import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweeps';
 import { adapterTarget } from '../adapters/target';
-import { deltaWNorm, describeAdapter, loraLayout, type AdapterShape } from '../adapters/lora';
+import { deltaWNorm, describeAdapter, loraFeeds, loraLayout, loraSpec, type AdapterShape } from '../adapters/lora';
 import { mixRows } from '../data/mix';
 import { adapterShapeOf, groupRuns, klEvaluatorFor, lossEvaluatorFor } from './params';
 import { SteeringTrainer, type TrainState } from '../train/trainer';
@@ -305,14 +305,26 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
       });
       for (const e of parsed) questions.push({ id: e.id, question: e.question, system: e.system });
     }
-    const gen = await Generator.create(model, plan.layer);
+    // one generator for the vectors, one per adapter shape (its factors are graph inputs)
+    const gens = new Map<string, Generator>();
+    const genFor = async (shape: AdapterShape | undefined) => {
+      const k = shape ? JSON.stringify(shape) : 'vector';
+      if (!gens.has(k)) gens.set(k, await Generator.create(model, plan.layer, shape ? loraSpec(shape) : undefined));
+      return gens.get(k)!;
+    };
     report.generate = {};
     for (const name of plan.generate.runs) {
       report.generate[name] = [];
+      const shape = shapes.get(name);
+      const gen = await genFor(shape);
+      // an adapter run generates with its adapter and no vector
+      const steer = shape ? { v: new Float32Array(cfg.hiddenSize), alpha: 0 } : { v: finals.get(name)!.v, alpha: plan.alpha };
+      const lora = shape ? loraFeeds(cfg, shape, finals.get(name)!.v) : undefined;
       for (const [qi, { id, question: q, system }] of questions.entries()) {
         const messages = [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: q }];
         const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
-        const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
+        const outs = await gen.generate(prompt, steer, {
+          lora,
           maxNewTokens: plan.generate.max_new_tokens,
           temperature: plan.generate.temperature,
           topP: plan.generate.top_p,
@@ -325,7 +337,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
       }
     }
-    await gen.release();
+    for (const g of gens.values()) await g.release();
   }
   model.store.dispose();
   report.seconds = (performance.now() - t0) / 1000;
