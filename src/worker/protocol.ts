@@ -214,6 +214,8 @@ export interface Jobs {
     req: {
       messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
       vector?: { data: Float32Array; alpha: number; layer: number };
+      /** answer with this LoRA adapter instead (strength scales its update ΔW) */
+      adapter?: AdapterInput;
       strength: number;
       maxNewTokens: number;
       temperature: number;

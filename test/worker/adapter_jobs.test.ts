@@ -19,6 +19,7 @@ import type { JobType, ModelInfo } from '../../src/worker/protocol';
 import { trainJob } from '../../src/worker/jobs/train';
 import { efficiencyJob, stabilityJob } from '../../src/worker/jobs/sweeps';
 import { finewebKlJob } from '../../src/worker/jobs/fineweb';
+import { generateJob } from '../../src/worker/jobs/generate';
 
 const REF = path.resolve(__dirname, '../../../shared/reference/qwen2-hub');
 const DATA = path.resolve(__dirname, '../../../shared/datasets');
@@ -69,6 +70,15 @@ describe('worker jobs with adapters', () => {
     expect(Object.keys(only).sort()).toEqual(['lora', 'random_0_like_lora']);
     expect(only.lora).toEqual(kl.lora);
     await expect(efficiencyJob({ vectors: {}, adapters: { bad: { shape, data: new Float32Array(3) } }, norms: [], rows: 8, layer: 1 }, ctx<'efficiency'>(s))).rejects.toThrow(`adapter bad has 3 parameters, its shape needs ${size} on the loaded model`);
+    // chat answers with the adapter; strength 0 switches its update off exactly
+    const ask = (over: object) => generateJob({ messages: [{ role: 'user', content: 'Is it safe to mix bleach and vinegar?' }], strength: 1, maxNewTokens: 4, temperature: 0, topP: 1, seed: 0, samples: 1, ...over }, ctx<'generate'>(s));
+    const plain = await ask({});
+    const off = await ask({ adapter: { shape, data: theta }, strength: 0 });
+    expect(off.samples).toEqual(plain.samples);
+    const big = Float32Array.from(theta, (x) => x * 30);
+    const on = await ask({ adapter: { shape, data: big } });
+    expect(on.samples).not.toEqual(plain.samples);
+    await expect(ask({ adapter: { shape, data: new Float32Array(5) } })).rejects.toThrow(`the adapter has 5 parameters, its shape needs ${size}`);
     await s.dropModel();
   }, 300_000);
 });

@@ -2,7 +2,7 @@
 // × n samples, then the judge (or the user's labels) and the EM rate (aligned < 30 and coherent > 50).
 
 import { misalignmentRate, type MisalignmentRate } from '../../lab/judge';
-import type { JobRequest } from '../../worker/protocol';
+import type { AdapterInput, JobRequest } from '../../worker/protocol';
 import { useChat, type EmItem } from '../store/chat';
 import { notify, useLab } from '../store/store';
 import { errorText, isCancelled, lab, track } from './jobs';
@@ -12,6 +12,8 @@ export interface ChatVector {
   alpha: number;
   layer: number;
   label: string;
+  /** a LoRA adapter answers instead of a vector */
+  adapter?: AdapterInput;
 }
 
 export interface GenSettings {
@@ -35,7 +37,8 @@ export async function loadQuestions(): Promise<void> {
 function request(question: string, vector: ChatVector | undefined, g: GenSettings, samples: number): JobRequest<'generate'> {
   return {
     messages: [{ role: 'user', content: question }],
-    vector: vector ? { data: vector.data, alpha: vector.alpha, layer: vector.layer } : undefined,
+    vector: vector && !vector.adapter ? { data: vector.data, alpha: vector.alpha, layer: vector.layer } : undefined,
+    adapter: vector?.adapter,
     strength: g.strength,
     maxNewTokens: g.maxNewTokens,
     temperature: g.temperature,

@@ -21,12 +21,18 @@ function useVectorOptions(): ChatVector[] {
   const d = useLab((s) => s.model.info?.dModel);
   const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
   const lib = useLab(useShallow((s) => s.vectors.filter((v) => v.data.length === d && !runVectors.includes(v.id))));
+  const repo = useLab((s) => s.model.info?.repo);
+  const adapters = useLab(useShallow((s) => s.adapters.filter((a) => a.modelId === repo && !runVectors.includes(a.id))));
   return useMemo(
     () => [
-      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, label: `run: ${v.label}` })),
+      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, label: `run: ${v.label}`, adapter: v.adapter })),
       ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, label: v.name })),
+      ...adapters.map((a) => {
+        const { data, ...shape } = a.adapter;
+        return { data, alpha: 1, layer: 0, label: `LoRA: ${a.name}`, adapter: { shape, data } };
+      }),
     ],
-    [study, lib],
+    [study, lib, adapters],
   );
 }
 

@@ -2,6 +2,7 @@
 // (if any) is added at its layer with the chosen strength; strength 0 or no vector is the unsteered model.
 
 import { Generator } from '../../lab/generate';
+import { loraFeeds, loraLayout, loraSpec } from '../../lab/adapters/lora';
 import type { JobHandler } from './context';
 
 export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
@@ -13,7 +14,17 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
   const layer = v?.layer ?? Math.floor(model.config.numLayers / 2);
   if (layer >= model.config.numLayers) throw new Error(`the vector's layer ${layer} does not exist in this ${model.config.numLayers}-layer model`);
   ctx.phase('compiling the generation graphs');
-  const gen = await ctx.session.derive(`gen|${layer}`, () => Generator.create(model, layer));
+  const ad = req.adapter;
+  let lora: ReturnType<typeof loraFeeds> | undefined;
+  if (ad) {
+    const { entries, size } = loraLayout(model.config, ad.shape);
+    if (ad.data.length !== size) throw new Error(`the adapter has ${ad.data.length} parameters, its shape needs ${size} on the loaded model: load the model it was trained on`);
+    // strength s scales the update s·B·A: B's entries by s
+    const theta = Float32Array.from(ad.data);
+    for (const e of entries) for (let i = e.bOff; i < e.bOff + e.N * ad.shape.rank; i++) theta[i]! *= req.strength;
+    lora = loraFeeds(model.config, ad.shape, theta);
+  }
+  const gen = await ctx.session.derive(ad ? `gen|lora:${ad.shape.rank}:${ad.shape.alpha}:${ad.shape.keys.join(',')}` : `gen|${layer}`, () => Generator.create(model, layer, ad ? loraSpec(ad.shape) : undefined));
   ctx.phase('prompt');
   if (!tok.hasChatTemplate) throw new Error('this tokenizer has no chat template, so the model cannot be chatted with');
   const prompt = tok.applyChatTemplate(req.messages, { addGenerationPrompt: true });
@@ -27,6 +38,7 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
     seed: req.seed,
     eos: tok.eosIds,
     strength: v ? req.strength : 0,
+    lora,
     batch: req.samples,
     signal: ctx.signal,
     onToken: (id, sample) => {
