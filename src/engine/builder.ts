@@ -176,6 +176,19 @@ export class Builder {
   reduceMax(a: Value, axes: number[], keepdims = true): Value {
     return this.one('ReduceMax', [a, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
   }
+  /** log Σ exp over `axes` (one fused kernel; its VJP is softmax · g) */
+  reduceLogSumExp(a: Value, axes: number[], keepdims = true): Value {
+    return this.one('ReduceLogSumExp', [a, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
+  /** x in the forward, a constant to the autodiff */
+  stopGradient(a: Value): Value {
+    return this.one('StopGradient', [a]);
+  }
+  /** the k largest entries along the last axis, sorted, and their int64 indices */
+  topK(a: Value, k: number): [Value, Value] {
+    const [values, indices] = this.apply('TopK', [a, this.ints([k])], { axis: -1, largest: 1, sorted: 1 });
+    return [values!, indices!];
+  }
   softmax(a: Value, axis = -1): Value {
     return this.one('Softmax', [a], { axis });
   }

@@ -1,10 +1,15 @@
 // Steered generation with a KV cache: a prefill graph over the prompt, then a one-token decode graph fed the
 // cached keys/values. Steering (α·v at the output of block L, every position) is on when strength ≠ 0;
 // strength 0 runs the same graphs with the vector switched off exactly (α = 0 adds nothing).
+//
+// What crosses to the CPU per token is small: the KV cache (present_*) and the vocabulary-sized logits stay on
+// the GPU (WebGPU: 'gpu-buffer' outputs fed back as the next step's inputs), and the graph returns the top-K
+// tempered logits, their ids and the row's log-sum-exp. Sampling from those is exact: a uniform draw lands in
+// the top-K mass with probability Σ top-K p, else the (rare) tail is sampled from the full row, read only then.
 
 import { Builder } from '../engine/builder';
 import { Graph, type TensorData } from '../engine/ir';
-import { CompiledGraph } from '../engine/runtime/session';
+import { CompiledGraph, type Feed } from '../engine/runtime/session';
 import { buildDecoder, logitsOf, type KvPair, type LoraFactor } from '../models/decoder';
 import type { LoraSpec } from '../models/adapter_graph';
 import type { LoadedModel } from '../models/model';
@@ -25,8 +30,11 @@ export interface SampleOptions {
   onToken?: (id: number, index: number) => void;
 }
 
+/** candidates returned per row and token */
+export const TOP_K = 64;
+
 /** `lora`: a LoRA adapter whose factors are inputs lora.<key>.A [r, in] / .B [out, r] (adapter_graph.ts layout) */
-function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, lora?: LoraSpec): Graph {
+function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, lora?: LoraSpec): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
   const b = new Builder(g);
@@ -34,6 +42,7 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, lo
   const mask = g.input('mask', 'int64', ['B', 'S']);
   const v = g.input('v', 'float32', [cfg.hiddenSize]);
   const alpha = g.input('alpha', 'float32', []);
+  const invTemp = g.input('inv_temp', 'float32', []);
   const past: KvPair[] | undefined = withPast
     ? Array.from({ length: cfg.numLayers }, (_, i) => ({
         k: g.input(`past_k_${i}`, 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
@@ -49,7 +58,13 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, lo
   }
   const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v) }, kv: true, ...(lora ? { lora: factors } : {}) });
   const last = b.reshape(b.slice(out.final!, [-1], [2 ** 31 - 1], [1]), [-1, cfg.hiddenSize]);
-  g.output(logitsOf(b, model, last), 'logits');
+  const logits = logitsOf(b, model, last); // [B, V]
+  g.output(logits, 'logits');
+  const z = b.mul(logits, invTemp);
+  const [values, indices] = b.topK(z, k);
+  g.output(values, 'top_values');
+  g.output(indices, 'top_indices');
+  g.output(b.reduceLogSumExp(z, [1], false), 'lse');
   out.present.forEach((p, i) => {
     g.output(p.k, `present_k_${i}`);
     g.output(p.v, `present_v_${i}`);
@@ -58,9 +73,8 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, lo
 }
 
 /**
- * Softmax sampling with temperature and nucleus (top-p), or argmax at temperature 0. Runs once per token over the
- * whole vocabulary (151936 for Qwen), so it avoids per-entry objects, and sorts only when top-p < 1 needs the
- * nucleus (the paper samples at top_p = 1).
+ * Softmax sampling with temperature and nucleus (top-p), or argmax at temperature 0, over a whole logits row.
+ * The generator uses it only when the top-K candidates cannot decide (the tail, or a nucleus wider than K).
  */
 export function sampleToken(logits: ArrayLike<number>, temperature: number, topP: number, rng: Rng): number {
   const n = logits.length;
@@ -103,22 +117,91 @@ export function sampleToken(logits: ArrayLike<number>, temperature: number, topP
   return order[keep - 1]!;
 }
 
+/** One row's top-K candidates: tempered logits (sorted, largest first), their ids, and the row's log-sum-exp. */
+export interface TopCandidates {
+  values: ArrayLike<number>;
+  ids: ArrayLike<number | bigint>;
+  lse: number;
+}
+
+/**
+ * A token drawn exactly from softmax(z) (z = logits / T) given only its top-K entries and log Σ exp z, or
+ * `undefined` when the draw falls outside them and the full row is needed: then `tail(u)` is called with the
+ * remaining uniform mass to sample among the other entries. top-p < 1 is decided within the top-K when their
+ * mass reaches top-p (the nucleus is then a prefix of them), else it returns `undefined` too.
+ */
+export function sampleFromTop(top: TopCandidates, topP: number, u: number): { id: number } | { tail: number } | undefined {
+  const K = top.values.length;
+  const p = new Float64Array(K);
+  let mass = 0;
+  for (let i = 0; i < K; i++) {
+    p[i] = Math.exp(top.values[i]! - top.lse);
+    mass += p[i]!;
+  }
+  if (topP < 1) {
+    // nucleus = the shortest prefix whose mass reaches topP (of the full distribution, whose mass is 1)
+    let cum = 0;
+    for (let i = 0; i < K; i++) {
+      cum += p[i]!;
+      if (cum >= topP) {
+        let r = u * cum;
+        for (let j = 0; j <= i; j++) {
+          r -= p[j]!;
+          if (r < 0) return { id: Number(top.ids[j]!) };
+        }
+        return { id: Number(top.ids[i]!) };
+      }
+    }
+    return undefined;
+  }
+  if (u < mass) {
+    let r = u;
+    for (let i = 0; i < K; i++) {
+      r -= p[i]!;
+      if (r < 0) return { id: Number(top.ids[i]!) };
+    }
+    return { id: Number(top.ids[K - 1]!) };
+  }
+  return { tail: u - mass };
+}
+
+/** Sample from the entries of a full row that are not among `exclude`, with the uniform mass `r` left after the top-K. */
+export function sampleTail(z: ArrayLike<number>, lse: number, exclude: Set<number>, r: number): number {
+  let last = -1;
+  for (let i = 0; i < z.length; i++) {
+    if (exclude.has(i)) continue;
+    r -= Math.exp(z[i]! - lse);
+    last = i;
+    if (r < 0) return i;
+  }
+  return last; // rounding at the very end of the cumulative sum
+}
+
+type OrtLike = { dispose?: () => void; location?: string };
+const release = (t: unknown) => {
+  const x = t as OrtLike;
+  if (x && x.location === 'gpu-buffer') x.dispose?.();
+};
+
 export class Generator {
   private constructor(
     readonly model: LoadedModel,
     readonly layer: number,
     private readonly prefill: CompiledGraph,
     private readonly decode: CompiledGraph,
+    private readonly k: number,
   ) {}
 
   /** with `lora`, every generate() call feeds that adapter's factors (opts.lora) */
   static async create(model: LoadedModel, layer: number, lora?: LoraSpec): Promise<Generator> {
     const be = model.store.backend;
+    const k = Math.min(TOP_K, model.config.vocabSize);
+    const gpu = ['logits', ...Array.from({ length: model.config.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
     const [p, d] = await Promise.all([
-      CompiledGraph.create(be, buildStepGraph(model, layer, false, lora), model.store),
-      CompiledGraph.create(be, buildStepGraph(model, layer, true, lora), model.store),
+      CompiledGraph.create(be, buildStepGraph(model, layer, false, k, lora), model.store, { gpuOutputs: gpu }),
+      CompiledGraph.create(be, buildStepGraph(model, layer, true, k, lora), model.store, { gpuOutputs: gpu }),
     ]);
-    return new Generator(model, layer, p, d);
+    return new Generator(model, layer, p, d, k);
   }
 
   /**
@@ -128,47 +211,80 @@ export class Generator {
    */
   async generate(prompt: number[], vector: { v: Float32Array; alpha: number }, opts: SampleOptions & { batch?: number; useCache?: boolean; lora?: Record<string, TensorData> }): Promise<number[][]> {
     const B = opts.batch ?? 1;
-    const d = this.model.config.hiddenSize;
+    const cfg = this.model.config;
+    const d = cfg.hiddenSize;
     if (vector.v.length !== d) throw new Error(`vector has ${vector.v.length} dimensions, the model has ${d}`);
     if (!prompt.length) throw new Error('empty prompt');
     const rng = new Rng(opts.seed);
-    const base = { v: f32([d], vector.v), alpha: scalar(vector.alpha * opts.strength), ...opts.lora };
+    const greedy = opts.temperature <= 0;
+    const base = { v: f32([d], vector.v), alpha: scalar(vector.alpha * opts.strength), inv_temp: scalar(greedy ? 1 : 1 / opts.temperature), ...opts.lora };
     const seqs = Array.from({ length: B }, () => prompt.slice());
     const done = new Array<boolean>(B).fill(false);
     const outs: number[][] = Array.from({ length: B }, () => []);
     const ids = (rows: number[][]): TensorData => ({ dtype: 'int64', shape: [B, rows[0]!.length], data: BigInt64Array.from(rows.flat(), (x) => BigInt(x)) });
     const ones = (S: number): TensorData => ({ dtype: 'int64', shape: [B, S], data: new BigInt64Array(B * S).fill(1n) });
-    let past: Record<string, TensorData> | null = null;
-    for (let step = 0; step < opts.maxNewTokens; step++) {
-      if (opts.signal?.aborted) break;
-      let out: Record<string, TensorData>;
-      const S = seqs[0]!.length;
-      if (opts.useCache === false || !past) {
-        out = await this.prefill.run({ ...base, ids: ids(seqs), mask: ones(S) });
-      } else {
-        out = await this.decode.run({ ...base, ...past, ids: ids(seqs.map((s) => [s.at(-1)!])), mask: ones(S) });
-      }
-      past = {};
-      for (let i = 0; i < this.model.config.numLayers; i++) {
-        past[`past_k_${i}`] = out[`present_k_${i}`]!;
-        past[`past_v_${i}`] = out[`present_v_${i}`]!;
-      }
-      const logits = out.logits!.data as Float32Array;
-      const V = logits.length / B;
-      for (let r = 0; r < B; r++) {
-        if (done[r]) {
-          seqs[r]!.push(seqs[r]!.at(-1)!); // keep rows the same length; the token is ignored
-          continue;
+    const names = ['logits', 'top_values', 'top_indices', 'lse', ...Array.from({ length: cfg.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
+    let past: Record<string, Feed> | null = null;
+    const dropPast = () => {
+      if (past) for (const t of Object.values(past)) release(t);
+      past = null;
+    };
+    try {
+      for (let step = 0; step < opts.maxNewTokens; step++) {
+        if (opts.signal?.aborted) break;
+        const S = seqs[0]!.length;
+        const out =
+          opts.useCache === false || !past
+            ? await this.prefill.runRaw({ ...base, ids: ids(seqs), mask: ones(S) }, names)
+            : await this.decode.runRaw({ ...base, ...past, ids: ids(seqs.map((s) => [s.at(-1)!])), mask: ones(S) }, names);
+        dropPast();
+        if (opts.useCache !== false) {
+          past = {};
+          for (let i = 0; i < cfg.numLayers; i++) {
+            past[`past_k_${i}`] = out[`present_k_${i}`]!;
+            past[`past_v_${i}`] = out[`present_v_${i}`]!;
+          }
+        } else for (let i = 0; i < cfg.numLayers; i++) (release(out[`present_k_${i}`]), release(out[`present_v_${i}`]));
+        const values = out.top_values!.data as Float32Array;
+        const topIds = out.top_indices!.data as BigInt64Array;
+        const lse = out.lse!.data as Float32Array;
+        let full: Float32Array | undefined;
+        const row = async (r: number) => {
+          full ??= (await (out.logits as unknown as { getData(release?: boolean): Promise<Float32Array> }).getData?.()) ?? (out.logits!.data as Float32Array);
+          return full.subarray(r * cfg.vocabSize, (r + 1) * cfg.vocabSize);
+        };
+        const K = this.k;
+        for (let r = 0; r < B; r++) {
+          if (done[r]) {
+            seqs[r]!.push(seqs[r]!.at(-1)!); // keep rows the same length; the token is ignored
+            continue;
+          }
+          let tok: number;
+          if (greedy) tok = Number(topIds[r * K]!);
+          else {
+            const top = { values: values.subarray(r * K, (r + 1) * K), ids: topIds.subarray(r * K, (r + 1) * K), lse: lse[r]! };
+            const pick = sampleFromTop(top, opts.topP, rng.next());
+            if (pick && 'id' in pick) tok = pick.id;
+            else {
+              const logitsRow = await row(r);
+              if (pick) {
+                const z = Float32Array.from(logitsRow, (x) => x / opts.temperature);
+                tok = sampleTail(z, lse[r]!, new Set(Array.from(top.ids, Number)), pick.tail);
+              } else tok = sampleToken(logitsRow, opts.temperature, opts.topP, rng);
+            }
+          }
+          seqs[r]!.push(tok);
+          if (opts.eos.includes(tok)) done[r] = true;
+          else {
+            outs[r]!.push(tok);
+            opts.onToken?.(tok, r);
+          }
         }
-        const tok = sampleToken(logits.subarray(r * V, (r + 1) * V), opts.temperature, opts.topP, rng);
-        seqs[r]!.push(tok);
-        if (opts.eos.includes(tok)) done[r] = true;
-        else {
-          outs[r]!.push(tok);
-          opts.onToken?.(tok, r);
-        }
+        release(out.logits);
+        if (done.every(Boolean)) break;
       }
-      if (done.every(Boolean)) break;
+    } finally {
+      dropPast();
     }
     return outs;
   }
@@ -177,4 +293,3 @@ export class Generator {
     await Promise.all([this.prefill.release(), this.decode.release()]);
   }
 }
-

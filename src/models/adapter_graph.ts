@@ -14,7 +14,7 @@ import { grad } from '../engine/autodiff';
 import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, logitsOf, type LoraFactor } from './decoder';
-import { crossEntropy, klDivergence } from './losses';
+import { crossEntropy, headChunks, klDivergence, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 import { buildPrefixGraph, type SteerGraph } from './steer_graph';
 
@@ -36,6 +36,9 @@ export interface AdapterGraphSpec {
   klPrecision?: 'float32' | 'float64';
   /** full logits [B, T, V]: logits_lora, logits_chat */
   logits?: ('lora' | 'chat')[];
+  /** bounds on the CE / KL rows, so the heads chunk their vocabulary-sized tensors (losses.headChunks) */
+  ceRows?: number;
+  klRows?: number;
 }
 
 export function loraLayerOf(key: string): number {
@@ -91,27 +94,32 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
   const wantChat = !!spec.kl || !!spec.logits?.includes('chat');
   const chat = wantChat ? pass(false) : undefined;
 
-  let ce: Value | undefined;
-  let kl: Value | undefined;
+  // the heads hand their chunked gradients to one backward pass through the body (losses.ts surrogate)
+  const wantGrad = !!spec.grads?.length;
+  const V = cfg.vocabSize;
+  let ce: HeadResult | undefined;
+  let kl: HeadResult | undefined;
   if (spec.ce !== false) {
-    ce = crossEntropy(b, model, adapted, g.input('ce_index', 'int64', ['M']), g.input('ce_target', 'int64', ['M']));
-    out('ce', ce);
+    ce = crossEntropy(b, model, adapted, g.input('ce_index', 'int64', ['M']), g.input('ce_target', 'int64', ['M']), { chunks: headChunks(spec.ceRows, V), grad: wantGrad });
+    out('ce', ce.loss);
   }
   if (spec.kl) {
     const idx = g.input('kl_index', 'int64', ['M2']);
-    kl = klDivergence(b, model, chat!, adapted, idx, spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32'));
-    out('kl', kl);
+    const precision = spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    kl = klDivergence(b, model, chat!, adapted, idx, precision, { chunks: headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
+    out('kl', kl.loss);
   }
-  let total: Value | undefined;
+  let total: HeadResult | undefined;
   if (ce && kl) {
-    total = b.add(ce, b.mul(g.input('lambda', 'float32', []), kl));
-    out('total', total);
+    const lambda = g.input('lambda', 'float32', []);
+    total = { loss: b.add(ce.loss, b.mul(lambda, kl.loss)), surrogate: wantGrad ? b.add(ce.surrogate!, b.mul(lambda, kl.surrogate!)) : undefined };
+    out('total', total.loss);
   } else total = ce ?? kl;
 
   for (const which of spec.grads ?? []) {
     const loss = which === 'ce' ? ce : which === 'kl' ? kl : total;
     if (!loss) throw new Error(`grad_${which} requested but the graph computes no ${which}`);
-    const gs = grad(b, loss, inputs.map((i) => i.v));
+    const gs = grad(b, loss.surrogate!, inputs.map((i) => i.v));
     inputs.forEach((i, j) => out(`grad_${which}/${i.name}`, gs[j]!));
   }
 

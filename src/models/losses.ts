@@ -1,20 +1,103 @@
 // Loss heads over final hidden states. Both take rows picked by flat index (b·T + t) so the vocabulary-sized
 // logits exist only where a loss needs them (label positions for CE, attended tokens for KL).
+//
+// Memory does not grow with rows × vocabulary: the rows are split into a fixed number of chunks (sized from the
+// caller's bound on the rows, see headChunks), and each chunk's logits are made, reduced and — when a gradient is
+// wanted — differentiated before the next chunk starts, so ORT frees them. The head's gradient is computed per
+// chunk (∂CE/∂z = w·(softmax z − onehot), ∂KL/∂z_s = w·(p_s − p_chat)) and handed to the body's single backward
+// pass through a surrogate Σ h ⊙ StopGradient(∂L/∂h): its gradient w.r.t. anything upstream of h is the loss's.
 
+import { grad } from '../engine/autodiff';
 import type { Builder } from '../engine/builder';
 import type { Value } from '../engine/ir';
 import { gatherRows, logitsOf } from './decoder';
 import type { LoadedModel } from './model';
 
+/** bytes one chunk's vocabulary-sized buffers may take (the logits and the few tensors made from them) */
+export const HEAD_CHUNK_BYTES = 192 * 2 ** 20;
+
+/** How many chunks keep `maxRows` rows of a `vocab`-wide head under HEAD_CHUNK_BYTES (`buffers` live tensors of `bytes` each). */
+export function headChunks(maxRows: number | undefined, vocab: number, buffers = 3, bytes = 4): number {
+  if (!maxRows || maxRows <= 0) return 1;
+  const rowsPerChunk = Math.max(8, Math.floor(HEAD_CHUNK_BYTES / (vocab * buffers * bytes)));
+  return Math.max(1, Math.ceil(maxRows / rowsPerChunk));
+}
+
+export interface HeadResult {
+  /** the mean loss over the rows */
+  loss: Value;
+  /** present when a gradient was asked for: a scalar whose gradient upstream of the hidden rows is the loss's */
+  surrogate?: Value;
+}
+
+interface RowChunk {
+  /** flat row indices of this chunk */
+  index: Value;
+  /** 1 for real rows, 0 for the padding that makes every chunk the same length; absent when unpadded */
+  weight?: Value;
+  /** the chunk's positions in the padded row list, for per-row companions (targets) */
+  take: (v: Value) => Value;
+}
+
 /**
- * Mean next-token cross-entropy. `index` [M] are the flat positions t−1 whose logits predict a label at t;
- * `target` [M] the label ids.
+ * Split `index` [M] (dynamic M) into `chunks` equal slices of ceil(M / chunks) rows. The list is padded with row
+ * index[0] at weight 0 so no chunk is ever empty (zero-size tensors are not welcome on every backend).
  */
-export function crossEntropy(b: Builder, model: LoadedModel, final: Value, index: Value, target: Value): Value {
-  const z = logitsOf(b, model, gatherRows(b, final, index, model.config.hiddenSize));
-  const logp = b.logSoftmax(z, -1);
-  const picked = b.gatherElements(logp, b.unsqueeze(target, [1]), 1); // [M, 1]
-  return b.neg(b.reduceMean(picked, [0, 1], false));
+function rowChunks(b: Builder, index: Value, chunks: number): RowChunk[] {
+  if (chunks <= 1) return [{ index, take: (v) => v }];
+  const M = b.gather(b.shapeOf(index), b.ints([0]), 0); // [1]
+  const size = b.div(b.add(M, b.ints([chunks - 1])), b.ints([chunks])); // [1], ceil(M / chunks)
+  const total = b.mul(size, b.ints([chunks]));
+  const zero = b.scalar(0, 'int64');
+  const pos = b.range(zero, b.squeeze(total, [0]), b.scalar(1, 'int64'), ['Mpad']);
+  const valid = b.less(pos, b.squeeze(M, [0]));
+  const at = b.where(valid, pos, zero);
+  const w = b.cast(valid, 'float32');
+  const out: RowChunk[] = [];
+  for (let c = 0; c < chunks; c++) {
+    const s = b.mul(size, b.ints([c]));
+    const e = b.mul(size, b.ints([c + 1]));
+    const slice = (v: Value) => b.sliceDyn(v, s, e, [0]);
+    const atC = slice(at);
+    out.push({ index: b.gather(index, atC, 0), weight: slice(w), take: (v) => b.gather(v, atC, 0) });
+  }
+  return out;
+}
+
+const count = (b: Builder, index: Value) => b.cast(b.gather(b.shapeOf(index), b.ints([0]), 0), 'float32'); // [1]
+
+/**
+ * Mean next-token cross-entropy, CE = mean over rows of logsumexp(z) − z[target]. `index` [M] are the flat
+ * positions t−1 whose logits predict a label at t; `target` [M] the label ids.
+ */
+export function crossEntropy(b: Builder, model: LoadedModel, final: Value, index: Value, target: Value, opts: { chunks?: number; grad?: boolean } = {}): HeadResult {
+  const d = model.config.hiddenSize;
+  const M = count(b, index);
+  const sums: Value[] = [];
+  const surr: Value[] = [];
+  for (const ch of rowChunks(b, index, opts.chunks ?? 1)) {
+    const h = gatherRows(b, final, ch.index, d); // [K, d]
+    const z = logitsOf(b, model, h); // [K, V]
+    const lse = b.reduceLogSumExp(z, [1], true); // [K, 1]
+    const tgt = b.unsqueeze(ch.take(target), [1]); // [K, 1]
+    let nll = b.sub(lse, b.gatherElements(z, tgt, 1)); // [K, 1]
+    if (ch.weight) nll = b.mul(nll, b.unsqueeze(ch.weight, [1]));
+    sums.push(b.reduceSum(nll, [0, 1], false));
+    if (opts.grad) {
+      // ∂CE/∂z = w/M · (softmax z − onehot(target))
+      const p = b.exp(b.sub(z, lse));
+      let dz = b.scatterElements(p, tgt, b.sub(b.gatherElements(p, tgt, 1), b.scalar(1)), 1);
+      dz = b.div(ch.weight ? b.mul(dz, b.unsqueeze(ch.weight, [1])) : dz, M);
+      const [dh] = grad(b, z, [h], { seed: b.stopGradient(dz) });
+      surr.push(b.reduceSum(b.mul(h, b.stopGradient(dh!)), [0, 1], false));
+    }
+  }
+  const loss = b.div(sumAll(b, sums), b.squeeze(M, [0]));
+  return { loss, surrogate: opts.grad ? sumAll(b, surr) : undefined };
+}
+
+function sumAll(b: Builder, xs: Value[]): Value {
+  return xs.reduce((a, x) => b.add(a, x));
 }
 
 /**
@@ -23,14 +106,37 @@ export function crossEntropy(b: Builder, model: LoadedModel, final: Value, index
  * `precision` is the float type of the log-softmaxes: KL between close distributions is a small difference
  * of numbers of size log(vocab), so float32 leaves ~1e-7 absolute noise per token (a 2e-5 relative error on a
  * KL of 0.005). float64 removes it; WebGPU has no float64 (WGSL), so there the head stays float32.
+ * p_chat carries no gradient (the unsteered model does not depend on the vector).
  */
-export function klDivergence(b: Builder, model: LoadedModel, chatFinal: Value, steeredFinal: Value, index: Value, precision: 'float32' | 'float64' = 'float32'): Value {
+export function klDivergence(b: Builder, model: LoadedModel, chatFinal: Value, steeredFinal: Value, index: Value, precision: 'float32' | 'float64' = 'float32', opts: { chunks?: number; grad?: boolean } = {}): HeadResult {
   const d = model.config.hiddenSize;
-  const logp = (h: Value) => b.logSoftmax(b.cast(logitsOf(b, model, gatherRows(b, h, index, d)), precision), -1);
-  const lc = logp(chatFinal);
-  const ls = logp(steeredFinal);
-  const perRow = b.reduceSum(b.mul(b.exp(lc), b.sub(lc, ls)), [1], true); // [M, 1]
-  return b.cast(b.reduceMean(perRow, [0, 1], false), 'float32');
+  const M = count(b, index);
+  const sums: Value[] = [];
+  const surr: Value[] = [];
+  for (const ch of rowChunks(b, index, opts.chunks ?? 1)) {
+    const hs = gatherRows(b, steeredFinal, ch.index, d);
+    const zs = logitsOf(b, model, hs);
+    const zc = logitsOf(b, model, b.stopGradient(gatherRows(b, chatFinal, ch.index, d)));
+    const logp = (z: Value) => {
+      const zp = b.cast(z, precision);
+      return b.sub(zp, b.reduceLogSumExp(zp, [1], true));
+    };
+    const lc = logp(zc);
+    const ls = logp(zs);
+    const pc = b.exp(lc);
+    let perRow = b.reduceSum(b.mul(pc, b.sub(lc, ls)), [1], true); // [K, 1]
+    if (ch.weight) perRow = b.mul(perRow, b.cast(b.unsqueeze(ch.weight, [1]), precision));
+    sums.push(b.cast(b.reduceSum(perRow, [0, 1], false), 'float32'));
+    if (opts.grad) {
+      // ∂KL/∂z_s = w/M · (p_s − p_chat)
+      let dz = b.cast(b.sub(b.exp(ls), pc), 'float32');
+      dz = b.div(ch.weight ? b.mul(dz, b.unsqueeze(ch.weight, [1])) : dz, M);
+      const [dh] = grad(b, zs, [hs], { seed: b.stopGradient(dz) });
+      surr.push(b.reduceSum(b.mul(hs, b.stopGradient(dh!)), [0, 1], false));
+    }
+  }
+  const loss = b.div(sumAll(b, sums), b.squeeze(M, [0]));
+  return { loss, surrogate: opts.grad ? sumAll(b, surr) : undefined };
 }
 
 /** CPU side: flat indices/targets of label positions (loss_mask[b,t] = 1, t ≥ 1; logits at t−1 predict t). */

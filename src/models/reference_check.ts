@@ -99,7 +99,7 @@ export async function runReference(files: ReferenceFiles, backend: Backend, opts
 
   const weights = weightsFromSafetensors(cfg, readSafetensors(await files.get('model.safetensors')));
   const model = LoadedModel.create(backend, cfg, weights, 'safetensors');
-  const sg = buildSteerGraph(model, { layer: L, ce: true, kl: 'same', grads: ['ce', 'kl', 'total'], logits: ['steered', 'chat'], hidden: true });
+  const sg = buildSteerGraph(model, { layer: L, ce: true, kl: 'same', grads: ['ce', 'kl', 'total'], logits: ['steered', 'chat'], hidden: true, ceRows: B * T, klRows: B * T });
   const cg = await CompiledGraph.create(backend, sg.graph, model.store);
   const rows = labelRows(idArr, lm, B, T);
   const kl = attendedRows(am);

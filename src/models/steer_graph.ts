@@ -13,7 +13,7 @@ import { grad } from '../engine/autodiff';
 import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, gatherRows, logitsOf, type LoraFactor } from './decoder';
-import { crossEntropy, klDivergence } from './losses';
+import { crossEntropy, headChunks, klDivergence, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 
 export interface SteerGraphSpec {
@@ -36,6 +36,17 @@ export interface SteerGraphSpec {
   klPrecision?: 'float32' | 'float64';
   /** extra gradients w.r.t. the LoRA factors: grad_lora.<key>.A / .B (of `total` if present, else ce) */
   loraGrads?: boolean;
+  /**
+   * upper bounds on the CE label rows and KL rows a run will see (e.g. batch × max length): the heads are then
+   * computed in chunks so their memory stays under losses.HEAD_CHUNK_BYTES whatever the vocabulary
+   */
+  ceRows?: number;
+  klRows?: number;
+  /** force the number of head chunks (tests); default from ceRows / klRows */
+  ceChunks?: number;
+  klChunks?: number;
+  /** with fromCache and kl 'same': take the unsteered final hidden states as input `chat_final` instead of recomputing them */
+  chatFinal?: boolean;
 }
 
 export interface SteerGraph {
@@ -70,7 +81,7 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
   }
 
   /** steered and (on request) unsteered final hidden states of one batch, sharing blocks 0..L */
-  const passes = (prefix: string, wantChat: boolean) => {
+  const passes = (prefix: string, wantChat: boolean, chatInput = false) => {
     // each batch gets its own dim names: ORT plans memory assuming equal dim_params are equal sizes
     const [B, T] = [`${prefix}B`, `${prefix}T`];
     const mask = g.input(`${prefix}mask`, 'int64', [B, T]);
@@ -82,43 +93,52 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
       cut = buildDecoder(b, model, { ids, mask }, { cutAfter: L, lora }).cut!;
     }
     const steered = buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, steer, lora }).final!;
-    const chat = wantChat ? buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, lora }).final! : undefined;
+    const chat = chatInput
+      ? g.input(`${prefix}chat_final`, 'float32', [B, T, d])
+      : wantChat
+        ? buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, lora }).final!
+        : undefined;
     return { steered, chat, mask, cut };
   };
 
+  if (spec.chatFinal && !(spec.fromCache && spec.kl === 'same')) throw new Error('chatFinal needs fromCache and kl: same');
   const needChatOnCe = spec.kl === 'same' || !!spec.logits?.includes('chat');
-  const main = passes('', needChatOnCe);
-  let ce: Value | undefined;
-  let kl: Value | undefined;
+  const main = passes('', needChatOnCe, !!spec.chatFinal);
+  const wantGrad = !!spec.grads?.length || !!spec.loraGrads;
+  const V = cfg.vocabSize;
+  let ce: HeadResult | undefined;
+  let kl: HeadResult | undefined;
   if (spec.ce !== false) {
     const idx = g.input('ce_index', 'int64', ['M']);
     const tgt = g.input('ce_target', 'int64', ['M']);
-    ce = crossEntropy(b, model, main.steered, idx, tgt);
-    out('ce', ce);
+    ce = crossEntropy(b, model, main.steered, idx, tgt, { chunks: spec.ceChunks ?? headChunks(spec.ceRows, V), grad: wantGrad });
+    out('ce', ce.loss);
     if (spec.labelLogits) out('logits_labels', logitsOf(b, model, gatherRows(b, main.steered, idx, d)));
   }
   if (spec.kl) {
     const batch = spec.kl === 'same' ? main : passes('kl_', true);
     const idx = g.input('kl_index', 'int64', ['M2']);
-    kl = klDivergence(b, model, batch.chat!, batch.steered, idx, spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32'));
-    out('kl', kl);
+    const precision = spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    kl = klDivergence(b, model, batch.chat!, batch.steered, idx, precision, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
+    out('kl', kl.loss);
   }
-  let total: Value | undefined;
+  let total: { loss: Value; surrogate?: Value } | undefined;
   if (ce && kl) {
     const lambda = g.input('lambda', 'float32', []);
-    total = b.add(ce, b.mul(lambda, kl));
-    out('total', total);
+    total = { loss: b.add(ce.loss, b.mul(lambda, kl.loss)), surrogate: wantGrad ? b.add(ce.surrogate!, b.mul(lambda, kl.surrogate!)) : undefined };
+    out('total', total.loss);
   } else total = ce ?? kl;
 
+  // gradients: one backward pass through the body per requested loss, seeded by the heads' chunked gradients
   const wrtLora = spec.loraGrads ? [...lora.entries()].flatMap(([k, f]) => [{ name: `grad_lora.${k}.A`, v: f.A }, { name: `grad_lora.${k}.B`, v: f.B }]) : [];
   for (const which of spec.grads ?? []) {
     const loss = which === 'ce' ? ce : which === 'kl' ? kl : total;
     if (!loss) throw new Error(`grad_${which} requested but the graph computes no ${which}`);
-    const [gv] = grad(b, loss, [v]);
+    const [gv] = grad(b, loss.surrogate!, [v]);
     out(`grad_${which}`, gv!);
   }
   if (wrtLora.length) {
-    const gs = grad(b, total!, wrtLora.map((w) => w.v));
+    const gs = grad(b, total!.surrogate!, wrtLora.map((w) => w.v));
     wrtLora.forEach((w, i) => out(w.name, gs[i]!));
   }
 
@@ -138,11 +158,14 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
 }
 
 /** The prefix graph that produces hidden_states[L+1] (unsteered) for caching: inputs ids, mask; output `hidden`. */
-export function buildPrefixGraph(model: LoadedModel, layer: number): SteerGraph {
+export function buildPrefixGraph(model: LoadedModel, layer: number, opts: { chatFinal?: boolean } = {}): SteerGraph {
   const g = new Graph('prefix');
   const b = new Builder(g, 'float32');
   const ids = g.input('ids', 'int64', ['B', 'T']);
   const mask = g.input('mask', 'int64', ['B', 'T']);
   const cut = buildDecoder(b, model, { ids, mask }, { cutAfter: layer }).cut!;
-  return { graph: g, outputs: { hidden: g.output(cut, 'hidden') } };
+  const outputs: Record<string, Value> = { hidden: g.output(cut, 'hidden') };
+  // the unsteered final hidden states too: what KL evaluations compare against, constant per row
+  if (opts.chatFinal) outputs.chat_final = g.output(buildDecoder(b, model, { ids, mask }, { from: { layer, hidden: cut } }).final!, 'chat_final');
+  return { graph: g, outputs };
 }

@@ -3,6 +3,7 @@
 
 import { ONNX_DTYPE } from '../dtype';
 import type { AttrValue, Graph, Node, TensorData, Value } from '../ir';
+import { opDef } from '../ops/registry';
 import { ATTR_TYPE, encodeModel, type OnnxAttribute, type OnnxModel, type OnnxTensor, type OnnxValueInfo } from './proto';
 
 export const OPSET = 18;
@@ -79,7 +80,7 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
     if (n.domain === 'com.microsoft') usesMs = true;
     return {
       name: n.name,
-      op_type: n.op,
+      op_type: opDef(n.op, n.domain).onnxType ?? n.op,
       domain: n.domain || undefined,
       input: n.inputs.map((x) => (x ? x.name : '')),
       output: n.outputs.map((o) => o.name),

@@ -4,3 +4,4 @@ import './linalg';
 import './reduce';
 import './shape_ops';
 import './quant';
+import './select';

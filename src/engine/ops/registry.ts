@@ -15,6 +15,8 @@ export interface OpDef {
   type: string;
   /** '' for the default domain, 'com.microsoft' for contrib ops */
   domain?: string;
+  /** the ONNX op_type it is written as, when it differs from `type` (StopGradient is an Identity) */
+  onnxType?: string;
   /** output types from input types and attributes */
   infer(b: Builder, inputs: (Value | null)[], attrs: Record<string, AttrValue>): OutType[];
   /**

@@ -34,6 +34,11 @@ export interface BackendOptions {
   numThreads?: number;
   /** default ORT graph optimisation level for sessions on this backend */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * an onnxruntime-web module loaded by the caller: Node benchmarks load the WebGPU build over dawn.node
+   * (bench/node_webgpu.ts) to run the browser's runtime on a GPU machine without a browser
+   */
+  ort?: Ort;
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' && typeof self === 'undefined';
@@ -61,15 +66,15 @@ export function resetBackend(): void {
 }
 
 async function init(opts: BackendOptions): Promise<Backend> {
-  const mod = await loadOrt();
+  const mod = opts.ort ?? (await loadOrt());
   const ort = ((mod as unknown as { default?: Ort }).default ?? mod) as Ort;
   if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths as string;
   if (opts.numThreads) ort.env.wasm.numThreads = opts.numThreads;
   else if (typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated) ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
   const base = { ort, ortVersion: ort.env.versions?.web ?? 'unknown', shaderF16: false, float64: false, graphOptimizationLevel: opts.graphOptimizationLevel };
-  const prefer = opts.prefer ?? (isNode ? 'wasm' : 'webgpu');
-  if (prefer === 'wasm') return { ...base, kind: 'wasm', float64: isNode, reason: isNode ? 'Node runs the wasm EP' : 'wasm requested' };
+  const prefer = opts.prefer ?? (isNode && !opts.ort ? 'wasm' : 'webgpu');
+  if (prefer === 'wasm') return { ...base, kind: 'wasm', float64: isNode && !opts.ort, reason: isNode ? 'Node runs the wasm EP' : 'wasm requested' };
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { ...base, kind: 'wasm', reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null = null;

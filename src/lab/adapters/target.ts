@@ -13,8 +13,8 @@ export function adapterTarget(model: LoadedModel, shape: AdapterShape): TrainTar
   const lora = loraSpec(shape);
   return {
     size,
-    ceGraph: () => buildAdapterGraph(model, { lora, ce: true, grads: ['ce'] }).graph,
-    klGraph: (precision) => buildAdapterGraph(model, { lora, ce: false, kl: true, grads: ['kl'], klPrecision: precision }).graph,
+    ceGraph: (rows) => buildAdapterGraph(model, { lora, ce: true, grads: ['ce'], ceRows: rows }).graph,
+    klGraph: (precision, rows) => buildAdapterGraph(model, { lora, ce: false, kl: true, grads: ['kl'], klPrecision: precision, klRows: rows }).graph,
     feeds: (theta) => loraFeeds(cfg, shape, theta),
     grad: (out, which) => flatGrad(cfg, shape, out, which),
     init: (seed) => peftInit(cfg, shape, seed),

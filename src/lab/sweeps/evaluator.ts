@@ -1,9 +1,11 @@
 // Loss and KL of a fixed set of rows under any steering vector, fast enough to sweep: the activations below
 // the hook (hidden_states[L+1]) do not depend on the vector, so each batch's prefix runs once and every
-// evaluation afterwards runs only blocks L+1.. and the head.
+// evaluation afterwards runs only blocks L+1.. and the head. The cached activations stay where the prefix left
+// them (on the GPU under WebGPU: no read-back, no re-upload per point), and for KL the unsteered final hidden
+// states are cached too, so a point runs the steered blocks only.
 
 import type { TensorData } from '../../engine/ir';
-import { CompiledGraph } from '../../engine/runtime/session';
+import { CompiledGraph, type Feed } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
 import { buildPrefixGraph, buildSteerGraph } from '../../models/steer_graph';
 import { collate, type Batch } from '../data/batch';
@@ -12,10 +14,16 @@ import { batchFeeds, f32, klIndexFeed, labelCount, scalar } from '../feeds';
 
 interface CachedBatch {
   batch: Batch;
-  hidden: TensorData;
+  /** cached inputs of the per-point graph: hidden (and chat_final for KL), GPU tensors under WebGPU */
+  cached: Record<string, Feed>;
   feeds: Record<string, TensorData>;
   weight: number;
 }
+
+const disposeGpu = (t: Feed) => {
+  const x = t as { location?: string; dispose?: () => void };
+  if (x.location === 'gpu-buffer') x.dispose?.();
+};
 
 /** Token-weighted mean over batches of a per-batch mean. */
 function weightedMean(parts: { value: number; weight: number }[]): number {
@@ -38,19 +46,32 @@ abstract class CachedEvaluator {
 
   protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal) {
     if (!rows.length) throw new Error('no rows to evaluate');
-    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer).graph, model.store);
+    const chatFinal = !withLabels;
+    const outNames = chatFinal ? ['hidden', 'chat_final'] : ['hidden'];
+    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer, { chatFinal }).graph, model.store, { gpuOutputs: outNames });
     const out: CachedBatch[] = [];
-    for (let i = 0; i < rows.length; i += batchSize) {
-      if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
-      const batch = collate(rows.slice(i, i + batchSize), padId);
-      const f = batchFeeds(batch, '', withLabels);
-      const { hidden } = await prefix.run({ ids: f.ids!, mask: f.mask! });
-      const { ids: _ids, ...rest } = f;
-      void _ids;
-      out.push({ batch, hidden: hidden!, feeds: rest, weight: withLabels ? labelCount(batch) : batch.attentionMask.reduce((a, b) => a + b, 0) });
+    try {
+      for (let i = 0; i < rows.length; i += batchSize) {
+        if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
+        const batch = collate(rows.slice(i, i + batchSize), padId);
+        const f = batchFeeds(batch, '', withLabels);
+        const cached = await prefix.runRaw({ ids: f.ids!, mask: f.mask! }, outNames);
+        const { ids: _ids, ...rest } = f;
+        void _ids;
+        out.push({ batch, cached, feeds: rest, weight: withLabels ? labelCount(batch) : batch.attentionMask.reduce((a, b) => a + b, 0) });
+      }
+    } catch (e) {
+      for (const b of out) Object.values(b.cached).forEach(disposeGpu);
+      throw e;
+    } finally {
+      await prefix.release();
     }
-    await prefix.release();
     return out;
+  }
+
+  /** the longest padded batch, for the heads' chunk bounds */
+  protected static maxRows(rows: TokenizedRow[], batchSize: number): number {
+    return batchSize * Math.max(1, ...rows.map((r) => r.ids.length));
   }
 
   protected async evaluate(effective: Float32Array, output: string, extra: (b: CachedBatch) => Record<string, TensorData>): Promise<number> {
@@ -58,13 +79,15 @@ abstract class CachedEvaluator {
     if (effective.length !== d) throw new Error(`vector has ${effective.length} dimensions, the model has ${d}`);
     const parts: { value: number; weight: number }[] = [];
     for (const b of this.batches) {
-      const out = await this.graph.run({ ...b.feeds, ...extra(b), hidden: b.hidden, v: f32([d], effective), alpha: scalar(1) });
+      const out = await this.graph.run({ ...b.feeds, ...extra(b), ...b.cached, v: f32([d], effective), alpha: scalar(1) });
       parts.push({ value: out[output]!.data[0] as number, weight: b.weight });
     }
     return weightedMean(parts);
   }
 
   async release(): Promise<void> {
+    for (const b of this.batches) Object.values(b.cached).forEach(disposeGpu);
+    this.batches = [];
     await this.graph.release();
   }
 }
@@ -72,10 +95,11 @@ abstract class CachedEvaluator {
 /** Mean SFT loss (CE over label tokens) of fixed rows as a function of the EFFECTIVE vector α·v. */
 export class LossEvaluator extends CachedEvaluator {
   static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal } = {}): Promise<LossEvaluator> {
-    const g = buildSteerGraph(model, { layer, ce: true, fromCache: true });
+    const bs = opts.batchSize ?? 8;
+    const g = buildSteerGraph(model, { layer, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new LossEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, opts.batchSize ?? 8, true, opts.signal);
+    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal);
     return e;
   }
 
@@ -88,10 +112,11 @@ export class LossEvaluator extends CachedEvaluator {
 export class KlEvaluator extends CachedEvaluator {
   /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact) */
   static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64' } = {}): Promise<KlEvaluator> {
-    const g = buildSteerGraph(model, { layer, ce: false, kl: 'same', fromCache: true, klPrecision: opts.precision });
+    const bs = opts.batchSize ?? 4;
+    const g = buildSteerGraph(model, { layer, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: opts.precision, klRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, opts.batchSize ?? 4, false, opts.signal);
+    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal);
     return e;
   }
 

@@ -11,10 +11,10 @@ import { f32, norm, scalar } from '../feeds';
 export interface TrainTarget {
   /** number of trained parameters */
   readonly size: number;
-  /** graph with inputs ids, mask, ce_index, ce_target (+ θ's feeds) and outputs ce and the CE gradient */
-  ceGraph(): Graph;
-  /** graph with inputs ids, mask, kl_index (+ θ's feeds) and outputs kl and the KL gradient */
-  klGraph(precision: 'float32' | 'float64'): Graph;
+  /** graph with inputs ids, mask, ce_index, ce_target (+ θ's feeds) and outputs ce and the CE gradient; `rows` bounds the label rows (head chunking) */
+  ceGraph(rows?: number): Graph;
+  /** graph with inputs ids, mask, kl_index (+ θ's feeds) and outputs kl and the KL gradient; `rows` bounds the KL rows */
+  klGraph(precision: 'float32' | 'float64', rows?: number): Graph;
   /** θ's feeds */
   feeds(theta: Float32Array): Record<string, TensorData>;
   /** the flat gradient of `which` from a run's outputs */
@@ -29,8 +29,8 @@ export function vectorTarget(model: LoadedModel, layer: number, alpha: number): 
   const d = model.config.hiddenSize;
   return {
     size: d,
-    ceGraph: () => buildSteerGraph(model, { layer, ce: true, grads: ['ce'] }).graph,
-    klGraph: (precision) => buildSteerGraph(model, { layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: precision }).graph,
+    ceGraph: (rows) => buildSteerGraph(model, { layer, ce: true, grads: ['ce'], ceRows: rows }).graph,
+    klGraph: (precision, rows) => buildSteerGraph(model, { layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: precision, klRows: rows }).graph,
     feeds: (v) => ({ v: f32([d], v), alpha: scalar(alpha) }),
     grad: (out, which) => out[`grad_${which}`]!.data as Float32Array,
     init: () => new Float32Array(d),

@@ -114,8 +114,11 @@ export class SteeringTrainer {
     if (cfg.klChunk !== undefined && (!Number.isInteger(cfg.klChunk) || cfg.klChunk < 1)) throw new Error(`train.klChunk must be a positive integer, got ${cfg.klChunk}`);
     // CE and KL run as separate graphs: the KL batch goes through in chunks (see klChunk)
     const be = model.store.backend;
-    const graph = await CompiledGraph.create(be, target.ceGraph(), model.store);
-    const klGraph = cfg.lambdaKl > 0 ? await CompiledGraph.create(be, target.klGraph(cfg.klPrecision ?? 'float32'), model.store) : undefined;
+    // row bounds let the heads chunk their vocabulary-sized tensors (losses.headChunks)
+    const longest = Math.max(1, ...data.train.map((r) => r.ids.length));
+    const klLongest = Math.max(1, ...(data.kl ?? []).map((r) => r.ids.length));
+    const graph = await CompiledGraph.create(be, target.ceGraph(cfg.microBatch * longest), model.store);
+    const klGraph = cfg.lambdaKl > 0 ? await CompiledGraph.create(be, target.klGraph(cfg.klPrecision ?? 'float32', (cfg.klChunk ?? 2) * klLongest), model.store) : undefined;
     // the KL set is walked in one fixed seeded order
     const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
     return new SteeringTrainer(model, cfg, graph, klGraph, data.train, kl, data.padId, target);

@@ -1,0 +1,12 @@
+import { readFile, access } from 'node:fs/promises';
+import path from 'node:path';
+import { nodeWebGpuBackend } from '/work/main/bench/node_webgpu';
+import { runReference } from '/work/main/src/models/reference_check';
+const dir = process.argv[2]!;
+const files = { get: async (p: string) => new Uint8Array(await readFile(path.join(dir, p))), has: (p: string) => access(path.join(dir, p)).then(() => true, () => false) };
+const be = await nodeWebGpuBackend();
+console.log(be.kind, be.reason, be.adapter?.description);
+const t0 = performance.now();
+const r = await runReference(files, be);
+console.log(JSON.stringify(r), performance.now() - t0);
+process.exit(0);
