@@ -39,6 +39,10 @@ const want = (k: string) => {
   return yes;
 };
 const GEN = Number(arg('gen-tokens', '64'));
+const ROWS = Number(arg('rows', '100'));
+const DOCS = Number(arg('docs', '50'));
+const ROW_LEN = Number(arg('row-len', '256'));
+const DOC_LEN = Number(arg('doc-len', '512'));
 
 async function median(fn: () => Promise<unknown>, n = reps): Promise<number> {
   await fn();
@@ -100,6 +104,12 @@ interface Row {
 
 async function main() {
   const results: Row[] = [];
+  // every row also goes to stderr as soon as it is measured, so a run cut short still reports what it had
+  const push = results.push.bind(results);
+  results.push = (...rows: Row[]) => {
+    for (const r of rows) console.error(`[row] ${r.what}: ${r.ours?.toFixed?.(1) ?? '—'} ${r.unit}`);
+    return push(...rows);
+  };
   const extra: Record<string, unknown> = {};
   const be = await nodeWebGpuBackend();
   const ort = be.ort as unknown as typeof OrtNS;
@@ -130,11 +140,12 @@ async function main() {
   };
   const compile = (g: ReturnType<typeof buildSteerGraph>, gpuOutputs?: string[]) => CompiledGraph.create(be, g.graph, model.store, { gpuOutputs });
   if (want('train')) {
-    const fwd = await compile(buildSteerGraph(model, { layer: L, ce: true }));
-    const fwdBwd = await compile(buildSteerGraph(model, { layer: L, ce: true, grads: ['ce'] }));
+    // the row bound the trainer passes (microBatch × longest row), so the heads chunk as they do in the app
+    const fwd = await compile(buildSteerGraph(model, { layer: L, ce: true, ceRows: B * T }));
+    const fwdBwd = await compile(buildSteerGraph(model, { layer: L, ce: true, grads: ['ce'], ceRows: B * T }));
     const logits = await compile(buildSteerGraph(model, { layer: L, ce: false, logits: ['steered'] }), ['logits_steered']);
     const prefix = await compile(buildPrefixGraph(model, L), ['hidden']);
-    const cached = await compile(buildSteerGraph(model, { layer: L, ce: true, grads: ['ce'], fromCache: true }));
+    const cached = await compile(buildSteerGraph(model, { layer: L, ce: true, grads: ['ce'], fromCache: true, ceRows: B * T }));
     const { ids: _i, ...rest } = feeds;
     void _i;
     results.push({ what: `forward, full logits kept on the GPU (${B}×${T})`, ours: await median(() => logits.runRaw({ v: feeds.v!, alpha: feeds.alpha!, ids: feeds.ids!, mask: feeds.mask! })), unit: 'ms' });
@@ -147,14 +158,14 @@ async function main() {
     for (const s of [fwd, fwdBwd, logits, prefix, cached]) await s.release();
   }
   if (want('sweep')) {
-    const rows = randomRows(100, 256, V, 42, true);
+    const rows = randomRows(ROWS, ROW_LEN, V, 42, true);
     const ev = await LossEvaluator.create(model, L, rows, 0);
     const vec = new Float32Array(d).map((_, i) => Math.cos(i) * 0.05);
-    results.push({ what: 'efficiency point: SFT loss on 100 rows (≤256 tokens)', ours: await median(() => ev.loss(vec), 3), unit: 'ms' });
+    results.push({ what: `efficiency point: SFT loss on ${ROWS} rows (≤${ROW_LEN} tokens)`, ours: await median(() => ev.loss(vec), 3), unit: 'ms' });
     await ev.release();
-    const docs = randomRows(50, 512, V, 7, false);
+    const docs = randomRows(DOCS, DOC_LEN, V, 7, false);
     const kv = await KlEvaluator.create(model, L, docs, 0, { precision: 'float32' });
-    results.push({ what: 'FineWeb-KL point: 50 documents (≤512 tokens)', ours: await median(() => kv.kl(vec), 3), unit: 'ms' });
+    results.push({ what: `FineWeb-KL point: ${DOCS} documents (≤${DOC_LEN} tokens)`, ours: await median(() => kv.kl(vec), 3), unit: 'ms' });
     await kv.release();
     extra.mem_after_sweeps_mib = gpuMiB();
   }
@@ -200,11 +211,12 @@ async function main() {
       const f1 = plainFeeds(B, T, ids);
       const tPlain = await median(async () => dispose(await sess.run(f1)));
       const row = results.find((r) => r.what.startsWith('forward, full logits'));
+      console.error(`[row] plain ORT forward ${B}×${T}: ${tPlain.toFixed(1)} ms`);
       if (row) row.plain = tPlain;
       else results.push({ what: `forward, full logits kept on the GPU (${B}×${T})`, plain: tPlain, unit: 'ms' });
       for (const r of results) if (r.what.startsWith('forward, CE') || r.what.startsWith('train step') || r.what.startsWith('step from cached')) r.plain = tPlain;
       // the same rows as a sweep point: 100 rows, ≤ 256 tokens, batches of 8 padded to their longest
-      const rows = randomRows(100, 256, V, 42, true);
+      const rows = randomRows(ROWS, ROW_LEN, V, 42, true);
       const tRows = await median(async () => {
         for (let i = 0; i < rows.length; i += 8) {
           const chunk = rows.slice(i, i + 8);
@@ -214,8 +226,22 @@ async function main() {
           dispose(await sess.run(plainFeeds(chunk.length, t, idv)));
         }
       }, 3);
+      console.error(`[row] plain ORT ${ROWS} rows: ${tRows.toFixed(1)} ms`);
       const eff = results.find((r) => r.what.startsWith('efficiency point'));
       if (eff) eff.plain = tRows;
+      const docs = randomRows(DOCS, DOC_LEN, V, 7, false);
+      const tDocs = await median(async () => {
+        for (let i = 0; i < docs.length; i += 4) {
+          const chunk = docs.slice(i, i + 4);
+          const t = Math.max(...chunk.map((r) => r.ids.length));
+          const idv = new BigInt64Array(chunk.length * t);
+          chunk.forEach((r, k) => r.ids.forEach((x, j) => (idv[k * t + j] = BigInt(x))));
+          dispose(await sess.run(plainFeeds(chunk.length, t, idv)));
+        }
+      }, 3);
+      console.error(`[row] plain ORT ${DOCS} documents: ${tDocs.toFixed(1)} ms`);
+      const fw = results.find((r) => r.what.startsWith('FineWeb-KL point'));
+      if (fw) fw.plain = tDocs;
       extra.mem_after_plain_mib = gpuMiB();
       await sess.release();
     } catch (e) {
@@ -258,6 +284,7 @@ async function main() {
         const t0 = performance.now();
         await go(GEN);
         const tps = (GEN * bs * 1000) / (performance.now() - t0);
+        console.error(`[row] transformers.js batch ${bs}: ${tps.toFixed(1)} tok/s`);
         const r = results.find((x) => x.what.startsWith(`generation, batch ${bs}`));
         if (r) r.tjs = tps;
       }

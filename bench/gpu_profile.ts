@@ -4,7 +4,7 @@
 //   node profile.mjs --model DIR [--layer 12] [--batch 4] [--seq 128]
 
 import { readFile, readdir, unlink } from 'node:fs/promises';
-import { createBackend, type Ort } from '../src/engine/runtime/backend';
+import type { Ort } from '../src/engine/runtime/backend';
 import { serialize } from '../src/engine/onnx/serialize';
 import type { Backend } from '../src/engine/runtime/backend';
 import { parseHfConfig } from '../src/models/config_parse';
@@ -59,7 +59,8 @@ async function profileOf(ort: Ort, bytes: Uint8Array, feeds: Record<string, unkn
 async function main() {
   const modName = 'onnxruntime-node';
   const ort = (await import(/* @vite-ignore */ modName)) as unknown as Ort;
-  const be: Backend = { ...(await createBackend({ prefer: 'wasm' })), ort, kind: 'wasm' };
+  // weights are only read from the store here (fed as CPU tensors), so the backend is a plain description
+  const be: Backend = { ort, kind: 'wasm', float64: false, shaderF16: false, ortVersion: 'node' };
   const cfg = parseHfConfig(JSON.parse(await readFile(path.join(DIR, 'config.json'), 'utf8')));
   const weights = await weightsFromOnnx(cfg, new Uint8Array(await readFile(path.join(DIR, 'model_q4.onnx'))), (loc) => readFile(path.join(DIR, loc)).then((b) => new Uint8Array(b)));
   const model = LoadedModel.create(be, cfg, weights, 'onnx-q4');

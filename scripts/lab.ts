@@ -14,6 +14,7 @@ import { DATASET_PRESETS, datasetUrl, isDatasetPresetId } from '../src/lab/data/
 import { hubRowsSource, parquetSource, selectDoc } from '../src/lab/fineweb';
 import { parsePlan, type Plan } from '../src/lab/plan/schema';
 import { runPlan } from '../src/lab/plan/run';
+import { Retryable, withRetry } from '../src/lab/retry';
 
 async function readJsonDocs(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
@@ -38,16 +39,18 @@ async function readJsonDocs(file: string): Promise<string[]> {
  * TypeError) are retried twice after a short pause; HTTP errors are answers and are not retried.
  */
 function retryingFetch(plain: typeof fetch): typeof fetch {
-  return async (input, init) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await plain(input, init);
-      } catch (e) {
-        if (attempt >= 2 || init?.signal?.aborted || !(e instanceof TypeError)) throw e;
-        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-      }
-    }
-  };
+  return (input, init) =>
+    withRetry(
+      async () => {
+        try {
+          return await plain(input, init);
+        } catch (e) {
+          if (init?.signal?.aborted || !(e instanceof TypeError)) throw e;
+          throw new Retryable(`${e.message} (${String(input instanceof Request ? input.url : input)})`, { cause: e });
+        }
+      },
+      { retries: 2, delayMs: 500, signal: init?.signal ?? undefined },
+    );
 }
 
 async function main() {

@@ -1,13 +1,13 @@
 // npm run --silent reference -- DIR
 // Builds the model of a reference folder (../shared/reference layout), runs its inputs through our graphs on
 // onnxruntime-web (wasm EP in Node) and prints ONE JSON line with the errors against PyTorch. Exit 0 only when
-// every tolerance holds (see TOLERANCE in src/models/reference_check.ts).
+// every tolerance holds (see TOLERANCE in src/models/verify_pytorch_reference.ts).
 
 import { readFile, access } from 'node:fs/promises';
 import path from 'node:path';
 import { createBackend } from '../src/engine/runtime/backend';
-import { runReference, type ReferenceFiles } from '../src/models/reference_check';
-import { tokenizeReferenceText } from '../src/lab/reference_tokenize';
+import { runReference, type ReferenceFiles } from '../src/models/verify_pytorch_reference';
+import { tokenizeReferenceText } from '../src/lab/verify_reference_tokenize';
 
 async function main() {
   const dir = process.argv[2];

@@ -39,6 +39,6 @@ run() { local name=$1 lim=$2; shift 2; (cd $W && timeout $lim ./node "$@" 2>&1 |
 if [ -f $W/gpu_before.mjs ]; then run bench_before ${BEFORE_S:-150} gpu_before.mjs --model $MODEL --json "$OUT/bench_before.json" --only train,gen --gen-tokens 16 --reps 3; fi
 run bench ${AFTER_S:-260} gpu.mjs --model $MODEL --json "$OUT/bench.json" --reps 5 "$@"
 if [ "${PROFILE:-1}" = 1 ] && [ -d $W/node_modules/onnxruntime-node ]; then
-  [ -f $W/profile_before.mjs ] && run profile_before 90 profile_before.mjs --model $MODEL
-  [ -f $W/profile.mjs ] && run profile 90 profile.mjs --model $MODEL
+  [ -f $W/profile_before.mjs ] && run profile_before ${PROF_S:-60} profile_before.mjs --model $MODEL
+  [ -f $W/profile.mjs ] && run profile ${PROF_S:-60} profile.mjs --model $MODEL
 fi

@@ -1,7 +1,7 @@
 // Browser entry of the reference check: the same runReference the Node suite uses, on the WebGPU EP.
 import { createBackend } from '../../src/engine/runtime/backend';
-import { runReference, type ReferenceFiles } from '../../src/models/reference_check';
-import { tokenizeReferenceText } from '../../src/lab/reference_tokenize';
+import { runReference, type ReferenceFiles } from '../../src/models/verify_pytorch_reference';
+import { tokenizeReferenceText } from '../../src/lab/verify_reference_tokenize';
 
 declare global {
   interface Window {

@@ -4,7 +4,7 @@
 
 import type { Builder } from './builder';
 import type { Node, Value } from './ir';
-import { opDef } from './ops/registry';
+import { nodeOpDef } from './ops/table';
 
 export interface GradOptions {
   /** gradient of the loss with respect to itself; default 1 (the loss must then be a scalar) */
@@ -44,7 +44,7 @@ export function grad(b: Builder, loss: Value, wrt: Value[], opts: GradOptions = 
   for (const n of path) {
     const gouts = n.outputs.map((o) => grads.get(o) ?? null);
     if (gouts.every((g) => g === null)) continue;
-    const def = opDef(n.op, n.domain);
+    const def = nodeOpDef(n.op);
     if (!def.vjp) throw new Error(`op ${n.op} (${n.name}) lies between the parameters and the loss but has no VJP`);
     const gins = def.vjp(b, n, gouts);
     n.inputs.forEach((inp, k) => {

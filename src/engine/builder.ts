@@ -1,10 +1,9 @@
-// The builder: the API graphs are written in. Each method emits one registered op (ops/*.ts declare their
+// The builder: the API graphs are written in. Each method emits one op of the table (ops/table.ts; ops/*.ts declare their
 // types and VJPs); composite helpers (rmsNorm, silu, ...) are plain compositions and differentiate for free.
 
 import { type DType, type FloatDType, typedArrayFor } from './dtype';
 import { Graph, type AttrValue, type Dim, type Shape, type TensorData, type Value } from './ir';
-import { opDef } from './ops/registry';
-import './ops/index';
+import { opDef, type OpName } from './ops/table';
 
 export type IntsLike = number[] | Value;
 
@@ -17,14 +16,14 @@ export class Builder {
     readonly float: FloatDType = 'float32',
   ) {}
 
-  apply(type: string, inputs: (Value | null)[], attrs: Record<string, AttrValue> = {}, domain = ''): Value[] {
-    const def = opDef(type, domain);
+  apply(type: OpName, inputs: (Value | null)[], attrs: Record<string, AttrValue> = {}): Value[] {
+    const def = opDef(type);
     const outs = def.infer(this, inputs, attrs);
-    return this.g.addNode(type, domain, inputs, outs, attrs).outputs;
+    return this.g.addNode(type, def.domain ?? '', inputs, outs, attrs).outputs;
   }
 
-  one(type: string, inputs: (Value | null)[], attrs: Record<string, AttrValue> = {}, domain = ''): Value {
-    return this.apply(type, inputs, attrs, domain)[0]!;
+  one(type: OpName, inputs: (Value | null)[], attrs: Record<string, AttrValue> = {}): Value {
+    return this.apply(type, inputs, attrs)[0]!;
   }
 
   // ---- constants ----
@@ -262,12 +261,12 @@ export class Builder {
   matmulNBits(a: Value, packed: Value, scales: Value, zeroPoints: Value | null, K: number, N: number, blockSize: number): Value {
     const ins: (Value | null)[] = [a, packed, scales];
     if (zeroPoints) ins.push(zeroPoints);
-    return this.one('MatMulNBits', ins, { K, N, bits: 4, block_size: blockSize }, 'com.microsoft');
+    return this.one('MatMulNBits', ins, { K, N, bits: 4, block_size: blockSize });
   }
   gatherBlockQuantized(packed: Value, indices: Value, scales: Value, zeroPoints: Value | null, blockSize: number): Value {
     const ins: (Value | null)[] = [packed, indices, scales];
     if (zeroPoints) ins.push(zeroPoints);
-    return this.one('GatherBlockQuantized', ins, { block_size: blockSize, gather_axis: 0, quantize_axis: 1, bits: 4 }, 'com.microsoft');
+    return this.one('GatherBlockQuantized', ins, { block_size: blockSize, gather_axis: 0, quantize_axis: 1, bits: 4 });
   }
 
   // ---- composites (differentiated through their parts) ----

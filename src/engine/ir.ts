@@ -7,7 +7,8 @@ import type { DType, TypedArray } from './dtype';
 export type Dim = number | string;
 export type Shape = Dim[];
 
-export type AttrValue = number | number[] | string | string[] | { float: number } | { floats: number[] } | TensorData;
+/** An attribute's value; its ONNX type (INT vs FLOAT, ...) comes from the op's declaration, not from the value. */
+export type AttrValue = number | number[] | string | string[] | TensorData;
 
 export interface TensorData {
   dtype: DType;

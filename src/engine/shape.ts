@@ -21,26 +21,3 @@ export function normAxis(axis: number, rank: number): number {
   if (a < 0 || a >= rank) throw new Error(`axis ${axis} out of range for rank ${rank}`);
   return a;
 }
-
-export function numel(shape: Shape): number | undefined {
-  let n = 1;
-  for (const d of shape) {
-    if (typeof d !== 'number') return undefined;
-    n *= d;
-  }
-  return n;
-}
-
-export function sameDim(a: Dim, b: Dim): boolean {
-  return a === b;
-}
-
-/** Axes of `out` that a value of shape `inp` was broadcast along (leading extra axes included). */
-export function broadcastAxes(inp: Shape, out: Shape): { leading: number; expanded: number[] } {
-  const leading = out.length - inp.length;
-  const expanded: number[] = [];
-  for (let i = 0; i < inp.length; i++) {
-    if (inp[i] === 1 && out[leading + i] !== 1) expanded.push(i);
-  }
-  return { leading, expanded };
-}

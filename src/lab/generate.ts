@@ -7,6 +7,7 @@
 // tempered logits, their ids and the row's log-sum-exp. Sampling from those is exact: a uniform draw lands in
 // the top-K mass with probability Σ top-K p, else the (rare) tail is sampled from the full row, read only then.
 
+import type { HookPoint } from '../models/hooks';
 import { Builder } from '../engine/builder';
 import { Graph, type TensorData } from '../engine/ir';
 import { CompiledGraph, type Feed } from '../engine/runtime/session';
@@ -34,7 +35,7 @@ export interface SampleOptions {
 export const TOP_K = 64;
 
 /** `lora`: a LoRA adapter whose factors are inputs lora.<key>.A [r, in] / .B [out, r] (adapter_graph.ts layout) */
-function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, lora?: LoraSpec): Graph {
+function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, hook?: HookPoint, lora?: LoraSpec): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
   const b = new Builder(g);
@@ -56,7 +57,7 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k:
     const Bm = g.input(`lora.${key}.B`, 'float32', [ref.N, lora!.rank]);
     factors.set(key, { A: b.transpose(A, [1, 0]), B: b.transpose(Bm, [1, 0]), scale: lora!.scale });
   }
-  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v) }, kv: true, ...(lora ? { lora: factors } : {}) });
+  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v), point: hook }, kv: true, ...(lora ? { lora: factors } : {}) });
   const last = b.reshape(b.slice(out.final!, [-1], [2 ** 31 - 1], [1]), [-1, cfg.hiddenSize]);
   const logits = logitsOf(b, model, last); // [B, V]
   g.output(logits, 'logits');
@@ -192,14 +193,14 @@ export class Generator {
     private readonly k: number,
   ) {}
 
-  /** with `lora`, every generate() call feeds that adapter's factors (opts.lora) */
-  static async create(model: LoadedModel, layer: number, lora?: LoraSpec): Promise<Generator> {
+  /** `hook`: where α·v is added (models/hooks.ts); with `lora`, every generate() call feeds that adapter's factors (opts.lora) */
+  static async create(model: LoadedModel, layer: number, hook?: HookPoint, lora?: LoraSpec): Promise<Generator> {
     const be = model.store.backend;
     const k = Math.min(TOP_K, model.config.vocabSize);
     const gpu = ['logits', ...Array.from({ length: model.config.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
     const [p, d] = await Promise.all([
-      CompiledGraph.create(be, buildStepGraph(model, layer, false, k, lora), model.store, { gpuOutputs: gpu }),
-      CompiledGraph.create(be, buildStepGraph(model, layer, true, k, lora), model.store, { gpuOutputs: gpu }),
+      CompiledGraph.create(be, buildStepGraph(model, layer, false, k, hook, lora), model.store, { gpuOutputs: gpu }),
+      CompiledGraph.create(be, buildStepGraph(model, layer, true, k, hook, lora), model.store, { gpuOutputs: gpu }),
     ]);
     return new Generator(model, layer, p, d, k);
   }

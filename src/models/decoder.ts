@@ -5,7 +5,7 @@
 
 import type { Builder } from '../engine/builder';
 import type { Value } from '../engine/ir';
-import { hookBlockOutput, type Steering } from './hooks';
+import { hookBlockOutput, hookDownProj, type Steering } from './hooks';
 import type { LoadedModel } from './model';
 import { applyRope, ropeCosSin } from './rope';
 
@@ -35,9 +35,9 @@ export interface DecoderInputs {
 
 export interface DecoderOptions {
   steer?: Steering;
-  /** start from hidden_states[layer + 1] (the unsteered output of block `layer`) instead of the embeddings */
+  /** start from hidden_states[layer + 1] (the unsteered output of block `layer`; layer −1 = the embeddings) */
   from?: { layer: number; hidden: Value };
-  /** stop after block `layer` and return its raw (unsteered) output as `cut` */
+  /** stop after block `layer` and return its raw (unsteered) output as `cut` (−1: the scaled embeddings) */
   cutAfter?: number;
   lora?: Map<string, LoraFactor>;
   /** return present KV per layer */
@@ -104,6 +104,10 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
     if (!inp.ids) throw new Error('decoder needs token ids or a cached hidden state');
     x = model.embedTokens(b, inp.ids);
     if (cfg.embedScale !== 1) x = b.mulScalar(x, cfg.embedScale);
+    if (opts.cutAfter === -1) {
+      out.cut = x;
+      return out;
+    }
   }
 
   // query length T and positions (shared by every layer)
@@ -174,6 +178,7 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
     const gate = lin(`${p}.gate`, m);
     const act = cfg.activation === 'silu' ? b.silu(gate) : b.geluTanh(gate);
     let mlp = lin(`${p}.down`, b.mul(act, lin(`${p}.up`, m)));
+    mlp = hookDownProj(b, i, mlp, opts.steer);
     if (cfg.sandwichNorms) mlp = norm(`${p}.postFfnNorm`, mlp);
     x = b.add(x, mlp);
 

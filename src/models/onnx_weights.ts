@@ -13,7 +13,7 @@
 // always the value the graph multiplies by, i.e. the EFFECTIVE scale ModelWeights stores.
 
 import { ConstantResolver, toFloat32, transpose2d, type ConstValue, type ExternalDataReader } from '../engine/onnx/initializers';
-import { decodeModel, toNum, type OnnxNode } from '../engine/onnx/proto';
+import { decodeModel, toNum, type OnnxGraph, type OnnxNode } from '../engine/onnx/proto';
 import type { ModelConfig } from './config';
 import { dense, type DenseTensor, type EmbeddingWeight, type LayerWeights, type LinearWeight, type ModelWeights, type Q4Linear } from './weights';
 
@@ -31,31 +31,117 @@ const ID_PASSTHROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squ
 
 type Lin = { w: LinearWeight; bias?: DenseTensor; node: string };
 
+/** What the scan of the graph's module scopes found, before it is checked against config.json. */
+interface ScopeScan {
+  /** per layer: linear layers by module name (q_proj, qkv_proj, ...) */
+  lins: Map<string, Lin>[];
+  /** per layer: effective norm scales by norm name (input_layernorm, q_norm, ...) */
+  norms: Map<string, DenseTensor>[];
+  finalNorm?: DenseTensor;
+}
+
 export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, external?: ExternalDataReader, file = 'model.onnx'): Promise<ModelWeights> {
   const g = decodeModel(bytes).graph;
   if (!g?.node?.length) throw new Error(`${file} has no graph nodes`);
-  const consts = new ConstantResolver(g, { external, file });
-  const resolve = (name: string | undefined) => (name ? consts.resolve(name) : Promise.resolve(null));
-  const consumers = new Map<string, OnnxNode[]>();
-  for (const n of g.node) {
-    for (const i of n.input ?? []) {
-      if (!i) continue;
-      const list = consumers.get(i) ?? [];
-      list.push(n);
-      consumers.set(i, list);
+  const reader = new OnnxGraphReader(g, cfg, file, external);
+  const scan = await reader.scanScopes();
+  const layers = assembleLayers(cfg, scan, file);
+  if (!scan.finalNorm) throw new Error(`${file}: found no final norm (a Mul with a constant vector under /model/norm/, or /model/layers.${cfg.numLayers}/final_norm_layernorm/)`);
+  const embed = await findEmbedding(g.input?.map((i) => i.name ?? '') ?? [], reader.consumers, reader.resolve, cfg, file);
+  let lmHead: LinearWeight | undefined = await reader.findLmHead();
+  // a tied export carries the embedding again as the head; drop the copy when it is exactly that
+  if (cfg.tieEmbeddings && lmHead.kind === 'dense' && embed.kind === 'dense' && sameData(lmHead.data, embed.data)) lmHead = undefined;
+  return { embed, layers, finalNorm: scan.finalNorm, lmHead };
+}
+
+/** The decoded graph with its constants resolved on demand and each value's consumers indexed. */
+class OnnxGraphReader {
+  readonly consts: ConstantResolver;
+  readonly consumers = new Map<string, OnnxNode[]>();
+  readonly resolve = (name: string | undefined): Promise<ConstValue | null> => (name ? this.consts.resolve(name) : Promise.resolve(null));
+
+  constructor(
+    private readonly g: OnnxGraph,
+    private readonly cfg: ModelConfig,
+    private readonly file: string,
+    external?: ExternalDataReader,
+  ) {
+    this.consts = new ConstantResolver(g, { external, file });
+    for (const n of g.node ?? []) {
+      for (const i of n.input ?? []) {
+        if (!i) continue;
+        const list = this.consumers.get(i) ?? [];
+        list.push(n);
+        this.consumers.set(i, list);
+      }
     }
   }
-  const attr = (n: OnnxNode, k: string) => n.attribute?.find((a) => a.name === k);
-  const intAttr = (n: OnnxNode, k: string, dflt: number) => {
-    const a = attr(n, k);
-    return a ? toNum(a.i) : dflt;
-  };
-  const d = cfg.hiddenSize;
-  const hd = cfg.headDim;
-  const L = cfg.numLayers;
+
+  /** Linear layers and norm scales, found by the module scope in their node names (nodes are in topological order, so for a norm the LAST scaling node in its scope wins). */
+  async scanScopes(): Promise<ScopeScan> {
+    const { cfg, file } = this;
+    const L = cfg.numLayers;
+    const scan: ScopeScan = { lins: Array.from({ length: L }, () => new Map()), norms: Array.from({ length: L }, () => new Map()) };
+    const layerIndex = (s: string, name: string, allowFinal = false) => {
+      const i = Number(s);
+      if (i >= L && !(allowFinal && i === L)) throw new Error(`${file}: node ${name} is in layers.${i} but config.json has num_hidden_layers = ${L}`);
+      return i;
+    };
+    for (const n of this.g.node ?? []) {
+      const name = n.name ?? '';
+      const m = LINEAR_RE.exec(name);
+      if (m && MATMULS.has(n.op_type ?? '')) {
+        const i = layerIndex(m[1]!, name);
+        const r = await this.linearOf(n);
+        if (!r) continue;
+        const N = r.w.kind === 'q4' ? r.w.N : r.w.shape[0]!;
+        scan.lins[i]!.set(m[2]!, { w: r.w, bias: r.bias ?? (await this.biasAfter(n, N)), node: name });
+        continue;
+      }
+      const nm = LAYER_NORM_RE.exec(name);
+      const isFinal = !nm && FINAL_NORM_RE.test(name);
+      if (!nm && !isFinal) continue;
+      const scale = await this.normScale(n);
+      if (!scale) continue;
+      const kind = nm ? nm[2]!.replace(/^(self_attn|attn)\//, '') : 'final';
+      const i = nm ? layerIndex(nm[1]!, name, kind === 'final_norm_layernorm') : L;
+      const want = kind === 'q_norm' || kind === 'k_norm' ? cfg.headDim : cfg.hiddenSize;
+      if (scale.length !== want) throw new Error(`${file}: norm scale of ${name} has ${scale.length} values; config.json implies ${want}`);
+      if (kind === 'final' || kind === 'final_norm_layernorm') scan.finalNorm = dense([want], scale);
+      else scan.norms[i]!.set(kind, dense([want], scale));
+    }
+    return scan;
+  }
+
+  /** The LM head: breadth first from `logits` to the nearest MatMul-like node with a constant weight. */
+  async findLmHead(): Promise<LinearWeight> {
+    const { g, cfg, file } = this;
+    const outName = (g.output ?? []).find((o) => o.name === 'logits')?.name ?? g.output?.[0]?.name;
+    const producer = this.consts.producer;
+    const seen = new Set<string>();
+    const queue = outName ? [outName] : [];
+    while (queue.length) {
+      const nm = queue.shift()!;
+      if (seen.has(nm)) continue;
+      seen.add(nm);
+      const n = producer.get(nm);
+      if (!n) continue;
+      if (MATMULS.has(n.op_type ?? '')) {
+        const r = await this.linearOf(n);
+        if (r) {
+          checkShape({ w: r.w, node: n.name ?? '' }, cfg.vocabSize, cfg.hiddenSize, `${file}: LM head (${n.name})`);
+          return r.w;
+        }
+      }
+      if (n.op_type === 'Shape' || n.op_type === 'Size') continue; // shape arithmetic, not data
+      for (const i of n.input ?? []) if (i) queue.push(i);
+    }
+    throw new Error(`${file}: found no LM head MatMul feeding ${outName ?? 'the graph output'}`);
+  }
 
   /** The weight of a MatMul-like node in HF orientation [out, in], or null when its weight is not constant. */
-  const linearOf = async (n: OnnxNode): Promise<{ w: LinearWeight; bias?: DenseTensor } | null> => {
+  private async linearOf(n: OnnxNode): Promise<{ w: LinearWeight; bias?: DenseTensor } | null> {
+    const { file, resolve } = this;
     const ins = n.input ?? [];
     if (n.op_type === 'MatMulNBits') {
       const bits = intAttr(n, 'bits', 4);
@@ -86,7 +172,7 @@ export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, exter
       const src = toFloat32(w);
       if (n.op_type === 'Gemm') {
         if (intAttr(n, 'transA', 0) !== 0) return null;
-        const alpha = attr(n, 'alpha')?.f ?? 1;
+        const alpha = attrOf(n, 'alpha')?.f ?? 1;
         if (alpha !== 1) throw new Error(`${file}: ${n.name} is a Gemm with alpha ${alpha}; expected a plain linear layer`);
         const c = await resolve(ins[2]);
         const bias = c ? dense([c.data.length], toFloat32(c)) : undefined;
@@ -97,27 +183,27 @@ export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, exter
       return { w: dense([k, r], transpose2d(src, r, k)) };
     }
     return null;
-  };
+  }
 
   /** A bias: the constant operand (N values) of an Add that consumes the node's output. */
-  const biasAfter = async (n: OnnxNode, N: number): Promise<DenseTensor | undefined> => {
+  private async biasAfter(n: OnnxNode, N: number): Promise<DenseTensor | undefined> {
     const out = n.output?.[0];
     if (!out) return undefined;
-    for (const c of consumers.get(out) ?? []) {
+    for (const c of this.consumers.get(out) ?? []) {
       if (c.op_type !== 'Add') continue;
-      const v = await resolve(c.input?.find((x) => x !== out));
+      const v = await this.resolve(c.input?.find((x) => x !== out));
       if (v && v.data.length === N) return dense([N], toFloat32(v));
     }
     return undefined;
-  };
+  }
 
   /** The effective scale a norm node applies, or null when this node is not the scaling step. */
-  const normScale = async (n: OnnxNode): Promise<Float32Array | null> => {
+  private async normScale(n: OnnxNode): Promise<Float32Array | null> {
     const ins = n.input ?? [];
-    if (n.op_type === 'SimplifiedLayerNormalization' || n.op_type === 'RMSNormalization') return vec(await resolve(ins[1]));
-    if (n.op_type === 'SkipSimplifiedLayerNormalization') return vec(await resolve(ins[2]));
+    if (n.op_type === 'SimplifiedLayerNormalization' || n.op_type === 'RMSNormalization') return vec(await this.resolve(ins[1]));
+    if (n.op_type === 'SkipSimplifiedLayerNormalization') return vec(await this.resolve(ins[2]));
     if (n.op_type !== 'Mul') return null;
-    const vals = await Promise.all(ins.map((i) => resolve(i)));
+    const vals = await Promise.all(ins.map((i) => this.resolve(i)));
     const ci = vals.findIndex((c) => c !== null && c.data.length > 1);
     if (ci < 0 || vals.some((c, j) => j !== ci && c !== null)) return null;
     const scale = toFloat32(vals[ci]!);
@@ -125,48 +211,27 @@ export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, exter
     // normalised input, so the effective scale is 1 + w
     const x = ins[1 - ci];
     const out = n.output?.[0];
-    const readds = (consumers.get(out ?? '') ?? []).some((c) => c.op_type === 'Add' && c.input?.includes(out!) && c.input?.includes(x!));
+    const readds = (this.consumers.get(out ?? '') ?? []).some((c) => c.op_type === 'Add' && c.input?.includes(out!) && c.input?.includes(x!));
     return readds ? scale.map((s) => 1 + s) : scale;
-  };
-
-  const lins: Map<string, Lin>[] = Array.from({ length: L }, () => new Map());
-  const norms: Map<string, DenseTensor>[] = Array.from({ length: L }, () => new Map());
-  let finalNorm: DenseTensor | undefined;
-  const layerIndex = (s: string, name: string, allowFinal = false) => {
-    const i = Number(s);
-    if (i >= L && !(allowFinal && i === L)) throw new Error(`${file}: node ${name} is in layers.${i} but config.json has num_hidden_layers = ${L}`);
-    return i;
-  };
-
-  // nodes are in topological order, so for a norm the LAST scaling node in its scope wins
-  for (const n of g.node) {
-    const name = n.name ?? '';
-    const m = LINEAR_RE.exec(name);
-    if (m && MATMULS.has(n.op_type ?? '')) {
-      const i = layerIndex(m[1]!, name);
-      const r = await linearOf(n);
-      if (!r) continue;
-      const N = r.w.kind === 'q4' ? r.w.N : r.w.shape[0]!;
-      lins[i]!.set(m[2]!, { w: r.w, bias: r.bias ?? (await biasAfter(n, N)), node: name });
-      continue;
-    }
-    const nm = LAYER_NORM_RE.exec(name);
-    const isFinal = !nm && FINAL_NORM_RE.test(name);
-    if (!nm && !isFinal) continue;
-    const scale = await normScale(n);
-    if (!scale) continue;
-    const kind = nm ? nm[2]!.replace(/^(self_attn|attn)\//, '') : 'final';
-    const i = nm ? layerIndex(nm[1]!, name, kind === 'final_norm_layernorm') : L;
-    const want = kind === 'q_norm' || kind === 'k_norm' ? hd : d;
-    if (scale.length !== want) throw new Error(`${file}: norm scale of ${name} has ${scale.length} values; config.json implies ${want}`);
-    if (kind === 'final' || kind === 'final_norm_layernorm') finalNorm = dense([want], scale);
-    else norms[i]!.set(kind, dense([want], scale));
   }
+}
 
-  const qRows = cfg.numHeads * hd;
-  const kvRows = cfg.numKvHeads * hd;
+function attrOf(n: OnnxNode, k: string) {
+  return n.attribute?.find((a) => a.name === k);
+}
+
+function intAttr(n: OnnxNode, k: string, dflt: number): number {
+  const a = attrOf(n, k);
+  return a ? toNum(a.i) : dflt;
+}
+
+/** Each layer's weights from the scan, fused projections split, every shape and bias checked against config.json. */
+function assembleLayers(cfg: ModelConfig, scan: ScopeScan, file: string): LayerWeights[] {
+  const d = cfg.hiddenSize;
+  const qRows = cfg.numHeads * cfg.headDim;
+  const kvRows = cfg.numKvHeads * cfg.headDim;
   const I = cfg.intermediateSize;
-  const layers: LayerWeights[] = lins.map((ls, i) => {
+  return scan.lins.map((ls, i) => {
     const need = (k: string, rows: number, cols: number): Lin => {
       const l = ls.get(k);
       const scope = ATTN_PROJ.has(k) ? 'self_attn' : 'mlp';
@@ -187,7 +252,7 @@ export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, exter
     if (cfg.qkvBias && !(q.bias && k.bias && v.bias)) throw new Error(`${file}: config.json says q/k/v projections have biases, but layer ${i} has no Add with a constant after them`);
     if (cfg.oBias && !o.bias) throw new Error(`${file}: config.json says o_proj has a bias, but layer ${i} has none`);
     const nrm = (key: string, required: boolean) => {
-      const t = norms[i]!.get(key);
+      const t = scan.norms[i]!.get(key);
       if (!t && required) throw new Error(`${file}: found no ${key} scale for layer ${i} (a Mul with a constant vector, or a SimplifiedLayerNormalization, under /model/layers.${i}/${key}/)`);
       return t;
     };
@@ -211,37 +276,6 @@ export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, exter
       down: down.w,
     };
   });
-  if (!finalNorm) throw new Error(`${file}: found no final norm (a Mul with a constant vector under /model/norm/, or /model/layers.${L}/final_norm_layernorm/)`);
-
-  const embed = await findEmbedding(g.input?.map((i) => i.name ?? '') ?? [], consumers, resolve, cfg, file);
-
-  // LM head: breadth first from `logits` to the nearest MatMul-like node with a constant weight
-  const outName = (g.output ?? []).find((o) => o.name === 'logits')?.name ?? g.output?.[0]?.name;
-  const producer = consts.producer;
-  let lmHead: LinearWeight | undefined;
-  const seen = new Set<string>();
-  const queue = outName ? [outName] : [];
-  while (queue.length && !lmHead) {
-    const nm = queue.shift()!;
-    if (seen.has(nm)) continue;
-    seen.add(nm);
-    const n = producer.get(nm);
-    if (!n) continue;
-    if (MATMULS.has(n.op_type ?? '')) {
-      const r = await linearOf(n);
-      if (r) {
-        checkShape({ w: r.w, node: n.name ?? '' }, cfg.vocabSize, d, `${file}: LM head (${n.name})`);
-        lmHead = r.w;
-        break;
-      }
-    }
-    if (n.op_type === 'Shape' || n.op_type === 'Size') continue; // shape arithmetic, not data
-    for (const i of n.input ?? []) if (i) queue.push(i);
-  }
-  if (!lmHead) throw new Error(`${file}: found no LM head MatMul feeding ${outName ?? 'the graph output'}`);
-  // a tied export carries the embedding again as the head; drop the copy when it is exactly that
-  if (cfg.tieEmbeddings && lmHead.kind === 'dense' && embed.kind === 'dense' && sameData(lmHead.data, embed.data)) lmHead = undefined;
-  return { embed, layers, finalNorm, lmHead };
 }
 
 function vec(c: ConstValue | null): Float32Array | null {
@@ -265,10 +299,7 @@ async function findEmbedding(
     }
   };
   walk('input_ids', 0);
-  const attr = (n: OnnxNode, k: string, dflt: number) => {
-    const a = n.attribute?.find((x) => x.name === k);
-    return a ? toNum(a.i) : dflt;
-  };
+  const attr = intAttr;
   for (const { node: n } of lookups) {
     const where = `${file}: embedding ${n.name}`;
     if (n.op_type === 'Gather') {

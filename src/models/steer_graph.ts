@@ -13,11 +13,14 @@ import { grad } from '../engine/autodiff';
 import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, gatherRows, logitsOf, type LoraFactor } from './decoder';
+import { cachedBlocks, type HookPoint } from './hooks';
 import { crossEntropy, headChunks, klDivergence, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 
 export interface SteerGraphSpec {
   layer: number;
+  /** where in block `layer` the vector is added (hooks.ts); default 'resid_post' */
+  hook?: HookPoint;
   ce?: boolean;
   kl?: 'same' | 'separate';
   /** gradients to output, w.r.t. v: grad_ce, grad_kl, grad_total */
@@ -28,7 +31,7 @@ export interface SteerGraphSpec {
   labelLogits?: boolean;
   /** unsteered hidden states hidden_0..hidden_N of the CE batch */
   hidden?: boolean;
-  /** start the batches from cached hidden_states[L+1] instead of token ids */
+  /** start the batches from the cached output of block cachedBlocks(L, hook) instead of token ids */
   fromCache?: boolean;
   /** LoRA factors to add (graph inputs lora.<key>.A / .B), for gradient tests and future adapters */
   lora?: { keys: string[]; rank: number; scale: number };
@@ -70,7 +73,8 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
 
   const v = g.input('v', 'float32', [d]);
   const alpha = g.input('alpha', 'float32', []);
-  const steer = { layer: L, vector: b.mul(alpha, v) };
+  const steer = { layer: L, vector: b.mul(alpha, v), point: spec.hook };
+  const cutAt = cachedBlocks(L, spec.hook);
 
   const lora = new Map<string, LoraFactor>();
   for (const key of spec.lora?.keys ?? []) {
@@ -90,13 +94,13 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
     if (spec.fromCache) cut = g.input(`${prefix}hidden`, 'float32', [B, T, d]);
     else {
       ids = g.input(`${prefix}ids`, 'int64', [B, T]);
-      cut = buildDecoder(b, model, { ids, mask }, { cutAfter: L, lora }).cut!;
+      cut = buildDecoder(b, model, { ids, mask }, { cutAfter: cutAt, lora }).cut!;
     }
-    const steered = buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, steer, lora }).final!;
+    const steered = buildDecoder(b, model, { ids, mask }, { from: { layer: cutAt, hidden: cut }, steer, lora }).final!;
     const chat = chatInput
       ? g.input(`${prefix}chat_final`, 'float32', [B, T, d])
       : wantChat
-        ? buildDecoder(b, model, { ids, mask }, { from: { layer: L, hidden: cut }, lora }).final!
+        ? buildDecoder(b, model, { ids, mask }, { from: { layer: cutAt, hidden: cut }, lora }).final!
         : undefined;
     return { steered, chat, mask, cut };
   };
@@ -157,15 +161,20 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
   return { graph: g, outputs };
 }
 
-/** The prefix graph that produces hidden_states[L+1] (unsteered) for caching: inputs ids, mask; output `hidden`. */
-export function buildPrefixGraph(model: LoadedModel, layer: number, opts: { chatFinal?: boolean } = {}): SteerGraph {
+/**
+ * The prefix graph that produces the unsteered activations below the hook for caching (hidden_states[L+1] for
+ * resid_post, hidden_states[L] for down_proj): inputs ids, mask; output `hidden` (and `chat_final`, the unsteered
+ * final hidden states, on request).
+ */
+export function buildPrefixGraph(model: LoadedModel, layer: number, hook?: HookPoint, opts: { chatFinal?: boolean } = {}): SteerGraph {
   const g = new Graph('prefix');
   const b = new Builder(g, 'float32');
   const ids = g.input('ids', 'int64', ['B', 'T']);
   const mask = g.input('mask', 'int64', ['B', 'T']);
-  const cut = buildDecoder(b, model, { ids, mask }, { cutAfter: layer }).cut!;
+  const cutAt = cachedBlocks(layer, hook);
+  const cut = buildDecoder(b, model, { ids, mask }, { cutAfter: cutAt }).cut!;
   const outputs: Record<string, Value> = { hidden: g.output(cut, 'hidden') };
   // the unsteered final hidden states too: what KL evaluations compare against, constant per row
-  if (opts.chatFinal) outputs.chat_final = g.output(buildDecoder(b, model, { ids, mask }, { from: { layer, hidden: cut } }).final!, 'chat_final');
+  if (opts.chatFinal) outputs.chat_final = g.output(buildDecoder(b, model, { ids, mask }, { from: { layer: cutAt, hidden: cut } }).final!, 'chat_final');
   return { graph: g, outputs };
 }

@@ -5,14 +5,16 @@
 
 import * as transformers from '@huggingface/transformers';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
+import type { FileSource } from './file_source';
 
-/** Anything that can hand over a repo file's bytes by its path in the repo; rejects when the file is missing. */
-export interface FileSource {
-  get(path: string): Promise<Uint8Array>;
-}
+/** What the tokenizer reads files from: any FileSource (hub, cache, folder), of which it needs only `get`. */
+export type TokenizerFiles = Pick<FileSource, 'get'>;
 
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+/** One turn of a conversation: the datasets' rows, the chat panel's history and the chat template's input. */
 export interface ChatMessage {
-  role: string;
+  role: ChatRole;
   content: string;
 }
 
@@ -42,7 +44,7 @@ export interface ChatTemplateOptions {
   templateKwargs?: Record<string, unknown>;
 }
 
-async function readOptional(source: FileSource, path: string): Promise<Uint8Array | null> {
+async function readOptional(source: TokenizerFiles, path: string): Promise<Uint8Array | null> {
   try {
     return await source.get(path);
   } catch {
@@ -50,7 +52,7 @@ async function readOptional(source: FileSource, path: string): Promise<Uint8Arra
   }
 }
 
-async function readRequired(source: FileSource, path: string): Promise<Uint8Array> {
+async function readRequired(source: TokenizerFiles, path: string): Promise<Uint8Array> {
   try {
     return await source.get(path);
   } catch (e) {
@@ -88,7 +90,7 @@ function tokenizerClass(config: Record<string, unknown>): typeof PreTrainedToken
   return PreTrainedTokenizer;
 }
 
-export async function loadTokenizer(source: FileSource): Promise<ChatTokenizer> {
+export async function loadTokenizer(source: TokenizerFiles): Promise<ChatTokenizer> {
   const [tokBytes, cfgBytes] = await Promise.all([
     readRequired(source, 'tokenizer.json'),
     readRequired(source, 'tokenizer_config.json'),
@@ -170,10 +172,12 @@ export async function loadTokenizer(source: FileSource): Promise<ChatTokenizer> 
 /** A FileSource over an in-memory map (tests, files the user dropped into the page). */
 export function mapFileSource(files: Record<string, Uint8Array>, where = 'file map'): FileSource {
   return {
+    id: where,
     async get(path) {
       const f = files[path];
       if (!f) throw new Error(`${path} not found in ${where}`);
       return f;
     },
+    has: async (path) => path in files,
   };
 }

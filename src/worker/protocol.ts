@@ -3,6 +3,7 @@
 // (a lost GPU device) arrive unasked. Everything here is structured-clone data: typed arrays travel as they
 // are, errors as {message, where}.
 
+import type { HookPoint } from '../models/hooks';
 import type { DatasetPresetId, LabelMode } from '../lab/data';
 import type { EfficiencyPoint, KlPoint, StabilityPoint } from '../lab/sweeps/sweeps';
 import type { StepRecord, TrainProgress, TrainState } from '../lab/train/trainer';
@@ -50,6 +51,8 @@ export interface ModelInfo {
   /** true when every file came from this browser's cache */
   fromCache: boolean;
   defaultLayer: number;
+  /** the hook points that differ for this architecture (models/hooks.ts): resid_post, plus down_proj on Gemma 2/3 */
+  hookPoints: HookPoint[];
   chatTemplate: boolean;
   seconds: number;
 }
@@ -102,6 +105,8 @@ export interface DataSummary {
 
 export interface TrainSettings {
   layer: number;
+  /** where in block `layer` α·v is added; absent: resid_post */
+  hook?: HookPoint;
   alpha: number;
   lr: number;
   microBatch: number;
@@ -169,13 +174,13 @@ export interface Jobs {
   };
   /** SFT loss of held rows at given effective vectors (Fig 4a curves and on-demand points) */
   efficiency: {
-    req: { vectors: Record<string, Float32Array>; /** evaluated as θ; their points carry deltaW = ‖ΔW‖_F */ adapters?: Record<string, AdapterInput>; /** default: the paper's 0, 0.25, …, 2 */ scales?: number[]; norms: number[]; rows: number; layer: number };
+    req: { vectors: Record<string, Float32Array>; /** evaluated as θ; their points carry deltaW = ‖ΔW‖_F */ adapters?: Record<string, AdapterInput>; /** default: the paper's 0, 0.25, …, 2 */ scales?: number[]; norms: number[]; rows: number; layer: number; hook?: HookPoint };
     progress: { name: string; point: EfficiencyPoint & { deltaW?: number }; done: number; total: number };
     result: Record<string, { byScale: (EfficiencyPoint & { deltaW?: number })[]; byNorm: (EfficiencyPoint & { deltaW?: number })[] }>;
   };
   /** relative loss increase under orthogonal noise (Fig 4b) */
   stability: {
-    req: { vectors: Record<string, Float32Array>; adapters?: Record<string, AdapterInput>; /** default: the paper's grid 0.01 … 1 */ eps?: number[]; seeds: number; rows: number; layer: number; seed: number };
+    req: { vectors: Record<string, Float32Array>; adapters?: Record<string, AdapterInput>; /** default: the paper's grid 0.01 … 1 */ eps?: number[]; seeds: number; rows: number; layer: number; hook?: HookPoint; seed: number };
     progress: { name: string; point: StabilityPoint; done: number; total: number };
     result: Record<string, { lossTrained: number; lossChat: number; points: StabilityPoint[] }>;
   };
@@ -187,7 +192,7 @@ export interface Jobs {
   };
   /** KL on the fetched FineWeb documents for each vector rescaled to each norm, plus random directions (Fig 6) */
   finewebKl: {
-    req: { vectors: Record<string, Float32Array>; /** random baselines of each adapter's shape come back as random_<seed>_like_<name> */ adapters?: Record<string, AdapterInput>; norms: number[]; randomSeeds: number[]; maxTokens: number; layer: number };
+    req: { vectors: Record<string, Float32Array>; /** random baselines of each adapter's shape come back as random_<seed>_like_<name> */ adapters?: Record<string, AdapterInput>; norms: number[]; randomSeeds: number[]; maxTokens: number; layer: number; hook?: HookPoint };
     progress: { name: string; point: KlPoint; done: number; total: number };
     result: Record<string, KlPoint[]>;
   };
@@ -213,7 +218,7 @@ export interface Jobs {
   generate: {
     req: {
       messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
-      vector?: { data: Float32Array; alpha: number; layer: number };
+      vector?: { data: Float32Array; alpha: number; layer: number; hook?: HookPoint };
       /** answer with this LoRA adapter instead (strength scales its update ΔW) */
       adapter?: AdapterInput;
       strength: number;

@@ -1,7 +1,7 @@
 // The lab's Web Worker: the engine, the model and every long computation run here so the page stays responsive.
 // Requests arrive with an id; each gets progress messages and one result or error ({message, where}). Jobs
-// that use the GPU run one at a time in arrival order (two training runs would fight over the device); light
-// jobs (cache listing, questions, judge calls, PCA) run at once. A cancel aborts the job's signal.
+// that use the GPU run one at a time in arrival order, light jobs at once, and a cancel aborts the job's
+// signal (job_queue.ts).
 
 /// <reference lib="webworker" />
 
@@ -17,6 +17,7 @@ import { pcaJob } from './jobs/pca';
 import { efficiencyJob, stabilityJob } from './jobs/sweeps';
 import { trainJob } from './jobs/train';
 import { exportAdapterJob, importAdapterJob } from './jobs/adapter_files';
+import { JobQueue, watchDeviceLoss } from './job_queue';
 import type { FromWorker, JobType, ToWorker, WorkerEvent } from './protocol';
 import { WorkerSession } from './session';
 
@@ -45,8 +46,7 @@ const HANDLERS: { [T in JobType]: JobHandler<T> } = {
 const EXCLUSIVE = new Set<JobType>(['loadModel', 'loadData', 'train', 'efficiency', 'stability', 'finewebKl', 'generate']);
 
 const session = new WorkerSession();
-const controllers = new Map<number, AbortController>();
-let queue: Promise<unknown> = Promise.resolve();
+const jobs = new JobQueue();
 let watching = false;
 
 function post(m: FromWorker): void {
@@ -70,48 +70,38 @@ async function watchDevice(): Promise<void> {
   }
   if (!device?.lost) return;
   watching = true;
-  void device.lost.then((info) => {
-    watching = false;
-    // 'destroyed' is a deliberate destroy() (onnxruntime releasing its device), not a failure
-    if (info.reason === 'destroyed') {
-      event({ type: 'log', level: 'warn', message: `WebGPU device destroyed by its owner: ${info.message}` });
-      return;
-    }
-    void session.dropModel().catch(() => {});
-    event({ type: 'device-lost', message: `${DEVICE_LOST_HINT} (${info.reason}: ${info.message || 'no details'})` });
-  });
+  void watchDeviceLoss(
+    device,
+    (info) => {
+      watching = false;
+      void session.dropModel().catch(() => {});
+      event({ type: 'device-lost', message: `${DEVICE_LOST_HINT} (${info.reason}: ${info.message || 'no details'})` });
+    },
+    (message) => {
+      watching = false;
+      event({ type: 'log', level: 'warn', message: `WebGPU device destroyed by its owner: ${message}` });
+    },
+  );
 }
 
 async function runJob<T extends JobType>(id: number, type: T, req: Parameters<JobHandler<T>>[0]): Promise<void> {
-  const ac = new AbortController();
-  controllers.set(id, ac);
   let phase = '';
-  const ctx: JobContext<T> = {
-    session,
-    signal: ac.signal,
-    progress: (p) => post({ kind: 'progress', id, progress: p }),
-    phase: (name) => {
-      phase = name;
-    },
-  };
-  const start = async () => {
-    if (ac.signal.aborted) throw new DOMException('cancelled', 'AbortError');
-    return (HANDLERS[type] as JobHandler<T>)(req, ctx);
-  };
   try {
-    let result: unknown;
-    if (EXCLUSIVE.has(type)) {
-      const run = queue.then(start, start);
-      queue = run.catch(() => {});
-      result = await run;
-    } else {
-      result = await start();
-    }
+    const result = await jobs.run(id, EXCLUSIVE.has(type), (signal) => {
+      const ctx: JobContext<T> = {
+        session,
+        signal,
+        progress: (p) => post({ kind: 'progress', id, progress: p }),
+        phase: (name) => {
+          phase = name;
+        },
+      };
+      return (HANDLERS[type] as JobHandler<T>)(req, ctx);
+    });
     post({ kind: 'result', id, result });
   } catch (e) {
     post({ kind: 'error', id, error: toWireError(e, phase ? `${type}: ${phase}` : type) });
   } finally {
-    controllers.delete(id);
     if (EXCLUSIVE.has(type)) void watchDevice();
   }
 }
@@ -119,7 +109,7 @@ async function runJob<T extends JobType>(id: number, type: T, req: Parameters<Jo
 scope.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   if (m.kind === 'cancel') {
-    controllers.get(m.id)?.abort();
+    jobs.cancel(m.id);
     return;
   }
   void runJob(m.id, m.type, m.req as never);

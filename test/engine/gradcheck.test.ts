@@ -4,7 +4,7 @@
 // A new op with a VJP and no case below fails the coverage test.
 
 import { describe, it, expect, beforeAll } from 'vitest';
-import { allOps } from '../../src/engine/ops/registry';
+import { allOps } from '../../src/engine/ops/table';
 import { dequantizeNBits } from '../../src/engine/ops/quant';
 import { Graph, type TensorData } from '../../src/engine/ir';
 import { Builder } from '../../src/engine/builder';
@@ -293,12 +293,12 @@ beforeAll(async () => {
 describe('gradient check: every op with a VJP', () => {
   it('every registered op with a VJP has a check case', () => {
     const withVjp = allOps()
-      .filter((d) => d.vjp)
-      .map((d) => opKey(d.type, d.domain));
+      .filter(([, d]) => d.vjp)
+      .map(([name, d]) => opKey(name, d.domain));
     const checked = new Set(cases.map((c) => c.op));
     expect(withVjp.filter((k) => !checked.has(k)), 'ops with a VJP but no gradient check case').toEqual([]);
     // and every case names an op that exists
-    const known = new Set(allOps().map((d) => opKey(d.type, d.domain)));
+    const known = new Set(allOps().map(([name, d]) => opKey(name, d.domain)));
     expect([...checked].filter((k) => !known.has(k))).toEqual([]);
   });
 

@@ -178,6 +178,41 @@ describe('serialize', () => {
     expect(m.opset_import!.map((o) => [o.domain, toNum(o.version)])).toEqual([['', 18]]);
   });
 
+  it('types attributes from the op declaration: a float attribute equal to 1.0 is written FLOAT, and ORT runs it', async () => {
+    const g = new Graph();
+    const b = new Builder(g, 'float32');
+    const a = g.input('a', 'float32', [2, 3]);
+    const w = g.input('w', 'float32', [2, 3]);
+    // alpha = 1 (a JS number that looks like an int) and beta = 2.5 with no C: Y = alpha · A·Bᵀ
+    const y = b.one('Gemm', [a, w], { transB: 1, alpha: 1, beta: 2.5 });
+    g.output(y, 'y');
+    const gemm = decodeModel(serialize(g).bytes).graph!.node!.find((n) => n.op_type === 'Gemm')!;
+    const byName = Object.fromEntries(gemm.attribute!.map((x) => [x.name, x]));
+    expect(byName.alpha!.type).toBe(1); // AttributeProto.FLOAT
+    expect(byName.alpha!.f).toBe(1);
+    expect(byName.beta!.type).toBe(1);
+    expect(byName.transB!.type).toBe(2); // INT
+    expect(toNum(byName.transB!.i)).toBe(1);
+    const out = await compileAndRun(g, {
+      a: { dtype: 'float32', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+      w: { dtype: 'float32', shape: [2, 3], data: Float32Array.from([1, 0, -1, 0.5, 0.5, 0.5]) },
+    });
+    expect(asNumbers(out.y!)).toEqual([-2, 3, -2, 7.5]);
+  });
+
+  it('refuses an attribute the op does not declare, or one whose value does not fit the declared type', () => {
+    const g = new Graph();
+    const b = new Builder(g, 'float32');
+    const x = g.input('x', 'float32', [2, 3]);
+    g.output(b.one('Softmax', [x], { axis: -1, temperature: 2 }), 'y');
+    expect(() => serialize(g)).toThrow('attribute temperature of Softmax is not declared in the op table');
+    const g2 = new Graph();
+    const b2 = new Builder(g2, 'float32');
+    const x2 = g2.input('x', 'float32', [2, 3]);
+    g2.output(b2.one('Softmax', [x2], { axis: 0.5 }), 'y');
+    expect(() => serialize(g2)).toThrow('attribute axis of Softmax: value 0.5 is not a valid int');
+  });
+
   it('a subset of outputs keeps only what they need, and contrib ops declare their domain', () => {
     const g = new Graph();
     const b = new Builder(g, 'float32');

@@ -19,7 +19,7 @@ describe('generation with an adapter', () => {
     const prompt = [5, 17, 400, 3, 999, 42];
     const opts = { maxNewTokens: 5, temperature: 0, topP: 1, seed: 1, eos: [], strength: 1 };
     const none = { v: new Float32Array(cfg.hiddenSize), alpha: 0 };
-    const gen = await Generator.create(model, 1, loraSpec(shape));
+    const gen = await Generator.create(model, 1, undefined, loraSpec(shape));
     const [withCache] = await gen.generate(prompt, none, { ...opts, lora: loraFeeds(cfg, shape, theta) });
     const [noCache] = await gen.generate(prompt, none, { ...opts, lora: loraFeeds(cfg, shape, theta), useCache: false });
     expect(withCache).toEqual(noCache);

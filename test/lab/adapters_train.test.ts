@@ -11,7 +11,7 @@ import { LoadedModel } from '../../src/models/model';
 import { loadTokenizer, type ChatTokenizer } from '../../src/models/tokenizer';
 import { prepareChatDataset } from '../../src/lab/data/prepare';
 import type { TokenizedRow } from '../../src/lab/data/tokenize';
-import { norm } from '../../src/lab/feeds';
+import { vectorNorm as norm } from '../../src/lab/vectors/norm';
 import { pcaTrajectories } from '../../src/lab/pca';
 import { LossEvaluator } from '../../src/lab/sweeps/evaluator';
 import { finewebKlSweep, perturb, stabilitySweep } from '../../src/lab/sweeps/sweeps';

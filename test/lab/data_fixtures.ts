@@ -3,16 +3,13 @@
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FileSource } from '../../src/models/tokenizer';
+export { dirSource } from '../../src/models/file_source';
+import type { ChatRole } from '../../src/models/tokenizer';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const SHARED = path.resolve(REPO_ROOT, '../shared');
 export const REFERENCE = path.join(SHARED, 'reference');
 export const DATASETS = path.join(SHARED, 'datasets');
-
-export function dirSource(dir: string): FileSource {
-  return { get: async (p) => new Uint8Array(await readFile(path.join(dir, p))) };
-}
 
 export interface I32Tensor {
   shape: number[];
@@ -40,7 +37,7 @@ export function readSafetensorsI32(file: string): Record<string, I32Tensor> {
 }
 
 export interface RefConversation {
-  role: string;
+  role: ChatRole;
   content: string;
 }
 

@@ -4,7 +4,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import path from 'node:path';
 import { loadTokenizer, type ChatTokenizer } from '../../src/models/tokenizer';
 import { tokenizeRows, tokenizeChatRow } from '../../src/lab/data/tokenize';
-import { collate, countLabels } from '../../src/lab/data/batch';
+import { collate } from '../../src/lab/data/batch';
+import { labelCount } from '../../src/lab/feeds';
 import { parseChatLine, isBadRow, type ChatRow } from '../../src/lab/data/chat';
 import { REFERENCE, dirSource, readReferenceJson, readSafetensorsI32 } from './data_fixtures';
 
@@ -58,7 +59,7 @@ for (const name of ['qwen2-hub', 'gemma3-hub']) {
       expect(row1.promptLen).toBeLessThan(full.promptLen);
       expect(ds.skippedNoLabels).toEqual([rows[0]!.line]);
       expect(ds.rows.map((r) => r.line)).toEqual([rows[1]!.line]);
-      expect(countLabels(collate(ds.rows, tok.padId))).toBe(full.promptLen - row1.promptLen);
+      expect(labelCount(collate(ds.rows, tok.padId))).toBe(full.promptLen - row1.promptLen);
       const ds2 = tokenizeRows(tok, rows, { maxLen: full.promptLen + 1 });
       expect(ds2.truncated).toBe(2);
       expect(ds2.rows.some((r) => r.line === rows[0]!.line)).toBe(true);

@@ -2,7 +2,8 @@
 import { describe, it, expect } from 'vitest';
 import { Rng, deriveSeed, permutation, randomUnitVector } from '../../src/lab/rng';
 import { heldOutSplit, epochOrder, sampleWithoutReplacement } from '../../src/lab/data/split';
-import { collate, makeBatches, countLabels } from '../../src/lab/data/batch';
+import { collate } from '../../src/lab/data/batch';
+import { labelCount } from '../../src/lab/feeds';
 import type { TokenizedRow } from '../../src/lab/data/tokenize';
 
 describe('Rng', () => {
@@ -82,7 +83,7 @@ describe('heldOutSplit / epochOrder / sample', () => {
   });
 });
 
-describe('collate / makeBatches', () => {
+describe('collate / labelCount', () => {
   const row = (line: number, ids: number[], labelsFrom: number): TokenizedRow => ({
     line,
     ids: Int32Array.from(ids),
@@ -99,18 +100,13 @@ describe('collate / makeBatches', () => {
     expect(Array.from(b.attentionMask)).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
     expect(Array.from(b.lossMask)).toEqual([0, 0, 1, 1, 0, 1, 0, 0]);
     expect(b.lines).toEqual([1, 2]);
-    expect(countLabels(b)).toBe(3);
+    // label positions that enter the mean CE: t >= 1 only (a label at t = 0 has no logits predicting it)
+    expect(labelCount(b)).toBe(3);
+    expect(labelCount(collate([row(1, [4, 5, 6], 0)], 0))).toBe(2);
     const padded = collate([row(1, [5, 6], 1)], 99, { padTo: 4 });
     expect(Array.from(padded.inputIds)).toEqual([5, 6, 99, 99]);
     expect(() => collate([row(1, [5, 6, 7], 1)], 0, { padTo: 2 })).toThrow(/shorter than the longest row/);
     expect(() => collate([], 0)).toThrow(/empty batch/);
   });
 
-  it('makeBatches splits in order, each batch padded to its own longest row', () => {
-    const rows = [row(1, [1, 2], 1), row(2, [1, 2, 3, 4, 5], 1), row(3, [1], 0), row(4, [1, 2, 3], 1), row(5, [7, 7], 1)];
-    const bs = makeBatches(rows, 2, 0);
-    expect(bs.map((b) => [b.B, b.T])).toEqual([[2, 5], [2, 3], [1, 2]]);
-    expect(bs.map((b) => b.lines)).toEqual([[1, 2], [3, 4], [5]]);
-    expect(makeBatches(rows, 2, 0, { dropLast: true }).length).toBe(2);
-  });
 });

@@ -10,8 +10,7 @@ import {
   judgeScore,
   judgeAlignment,
   isMisalignedResponse,
-  emRate,
-  narrowMisalignmentRate,
+  misalignmentRate,
   mapWithConcurrency,
   type TopLogprob,
 } from '../../src/lab/judge';
@@ -54,8 +53,8 @@ describe('EM rule and rates', () => {
       { aligned: 25, coherent: 55 }, // EM
       { aligned: null, coherent: 70 }, // refusal / code
     ];
-    expect(emRate(samples)).toEqual({ rate: 0.5, misaligned: 2, scored: 4, unscored: 1 });
-    expect(narrowMisalignmentRate([{ aligned: null, coherent: null }])).toEqual({ rate: null, misaligned: 0, scored: 0, unscored: 1 });
+    expect(misalignmentRate(samples)).toEqual({ rate: 0.5, misaligned: 2, scored: 4, unscored: 1 });
+    expect(misalignmentRate([{ aligned: null, coherent: null }])).toEqual({ rate: null, misaligned: 0, scored: 0, unscored: 1 });
   });
 });
 

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadTokenizer, mapFileSource, type ChatTokenizer } from '../../src/models/tokenizer';
+import { loadTokenizer, mapFileSource, type ChatMessage, type ChatTokenizer } from '../../src/models/tokenizer';
 import { REFERENCE, REPO_ROOT, dirSource, readReferenceJson, readSafetensorsI32 } from './data_fixtures';
 
 /** row b of the reference input_ids, cut to its attention_mask (i.e. HF's template(user + assistant)) */
@@ -91,7 +91,7 @@ describe('loadTokenizer: template files and errors', () => {
   const tokJson = new Uint8Array(readFileSync(path.join(dir, 'tokenizer.json')));
   const cfg = jsonFile(dir, 'tokenizer_config.json');
   const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
-  const msgs = [
+  const msgs: ChatMessage[] = [
     { role: 'user', content: 'Q?' },
     { role: 'assistant', content: 'A.' },
   ];

@@ -11,10 +11,11 @@ import { LoadedModel } from '../../src/models/model';
 import { loadTokenizer, type ChatTokenizer } from '../../src/models/tokenizer';
 import { prepareChatDataset } from '../../src/lab/data/prepare';
 import type { TokenizedRow } from '../../src/lab/data/tokenize';
-import { norm } from '../../src/lab/feeds';
+import { vectorNorm as norm } from '../../src/lab/vectors/norm';
 import { KlEvaluator, LossEvaluator } from '../../src/lab/sweeps/evaluator';
 import { efficiencySweep, perturb, stabilitySweep } from '../../src/lab/sweeps/sweeps';
 import { DEFAULT_TRAIN, SteeringTrainer, type TrainConfig } from '../../src/lab/train/trainer';
+import { unsteeredCe } from './direct_loss';
 
 const REF = path.resolve(__dirname, '../../../shared/reference/qwen2-hub');
 const DATA = path.resolve(__dirname, '../../../shared/datasets');
@@ -78,7 +79,10 @@ describe('sweeps', () => {
     const d = model.config.hiddenSize;
     const v = Float32Array.from({ length: d }, (_, i) => Math.sin(i + 1) * 0.5);
     const eff = await efficiencySweep(ev, v, { scales: [0, 1], norms: [1] });
-    expect(eff.byScale[0]!.loss).toBe(await ev.loss(new Float32Array(d)));
+    // scale 0 against a graph built without any steering input (measured equal to 3e-7 relative)
+    const plain = await unsteeredCe(model, train.slice(0, 8), tok.padId);
+    expect(Math.abs(eff.byScale[0]!.loss - plain)).toBeLessThan(1e-6 * plain);
+    expect(Math.abs(eff.byScale[1]!.loss - plain)).toBeGreaterThan(1e-4);
     expect(eff.byScale[1]!.norm).toBeCloseTo(norm(v), 5);
     expect(eff.byNorm[0]!.norm).toBeCloseTo(1, 5);
     const st = await stabilitySweep(ev, v, { eps: [0, 0.5], seeds: 3 });

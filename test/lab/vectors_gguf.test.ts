@@ -65,6 +65,8 @@ describe('GGUF control vectors', () => {
     const { v: added } = fixtureVector('qwen2');
     expect(stored).toEqual(added); // the direction llama.cpp would add is the effective vector
     expect(g.layerCount).toBe(1);
+    // llama.cpp adds control vectors to the block output: a vector trained at Gemma's mlp.down_proj is refused
+    expect(() => vectorToGguf({ ...vec, hook: 'down_proj' }, 'gemma2')).toThrow(/added at model\.layers\.\d+\.mlp\.down_proj; llama\.cpp adds control vectors to the block output/);
   });
 
   it('reads foreign files without steerlab metadata as α = 1', () => {

@@ -42,10 +42,20 @@ describe('safetensors vectors', () => {
     const bytes = vectorToSafetensors(vec);
     const f = parseSafetensorsHeader(bytes);
     expect([...f.tensors.keys()]).toEqual([`layers.${vec.layer}`]);
-    expect(f.metadata).toMatchObject({ model: 'test/gemma3-hub', layer: String(vec.layer), alpha: '256' });
+    expect(f.metadata).toMatchObject({ model: 'test/gemma3-hub', layer: '2', hook: 'blocks.2.hook_resid_post', alpha: '256' });
     expect((8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 8).toBe(0);
     const back = vectorFromSafetensors(bytes);
     expect(back).toEqual(vec);
+  });
+
+  it("names the hook in the metadata, and keeps Gemma's mlp.down_proj point", () => {
+    const vec = { ...fixtureSteering(), hook: 'down_proj' as const };
+    const bytes = vectorToSafetensors(vec);
+    expect(parseSafetensorsHeader(bytes).metadata.hook).toBe('model.layers.2.mlp.down_proj');
+    expect(vectorFromSafetensors(bytes)).toEqual(vec);
+    const meta = (hook: string) => writeSafetensorsF32(new Map([['v', { shape: [2], data: new Float32Array(2) }]]), { model: 'x', layer: '2', alpha: '1', hook });
+    expect(() => vectorFromSafetensors(meta('blocks.3.hook_resid_post'), 'h.safetensors')).toThrow('h.safetensors: metadata "hook" blocks.3.hook_resid_post names layer 3 but "layer" is 2');
+    expect(() => vectorFromSafetensors(meta('hidden_states[3]'), 'h.safetensors')).toThrow('metadata field "hook" must be blocks.<L>.hook_resid_post or model.layers.<L>.mlp.down_proj');
   });
 
   it('imports a bare single-tensor file when the caller supplies the missing fields', () => {

@@ -50,6 +50,16 @@ describe('share fragments', () => {
     expect(encodeShareFragment(vec(v2, { layer, modelId: 'test/qwen2-hub' }))).not.toBe(frag);
   });
 
+  it('carries the mlp.down_proj hook point, and only that one (older links stay as they were)', () => {
+    const base = vec(gaussian(64, 1, 0.1), { layer: 3 });
+    expect(encodeShareFragment(base)).not.toContain('hook=');
+    const down = encodeShareFragment({ ...base, hook: 'down_proj' });
+    expect(down).toContain('&layer=3&hook=down_proj&alpha=');
+    expect(decodeShareFragment(down).hook).toBe('down_proj');
+    expect(decodeShareFragment(encodeShareFragment(base)).hook).toBeUndefined();
+    expect(() => decodeShareFragment(down.replace('hook=down_proj', 'hook=attn'))).toThrow('share link: hook must be resid_post or down_proj, got "attn"');
+  });
+
   it('accepts a whole URL and odd names', () => {
     const original = vec(gaussian(896, 1, 0.01), { name: 'a&b=c #1 ünï' });
     const url = 'http://localhost:5173/lab' + encodeShareFragment(original);

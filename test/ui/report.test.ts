@@ -11,12 +11,15 @@ import { vectorToSafetensors } from '../../src/lab/vectors/safetensors';
 import { readSafetensorsRaw } from '../../src/models/safetensors';
 import { formsFromPlan, parseLabJson, planFromState, reportFromState } from '../../src/ui/lib/report';
 import { readVectorFile } from '../../src/ui/lib/vector_files';
+import { byHook } from '../../src/ui/lib/study';
 import { DEFAULT_DATA_FORM, DEFAULT_TRAIN_FORM, useLab, type LabState } from '../../src/ui/store/store';
 import type { RunRecord } from '../../src/ui/store/types';
 
 const REF = path.resolve(__dirname, '../../../shared/reference/qwen2-hub');
 const refJson = JSON.parse(readFileSync(path.join(REF, 'reference.json'), 'utf8'));
 const steer = readSafetensorsRaw(new Uint8Array(readFileSync(path.join(REF, 'reference.safetensors'))), 'reference.safetensors').get('steer_vector')!.data as Float32Array;
+/** ‖steer_vector‖ of the qwen2-hub fixture (32 float32 values), computed once in Python from the file */
+const FIXTURE_NORM = 3.4474862;
 const asFile = (name: string, bytes: Uint8Array | string) => ({ name, arrayBuffer: async () => new Uint8Array(typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes).buffer as ArrayBuffer });
 
 function studyState(): LabState {
@@ -51,16 +54,16 @@ describe('plan and report export', () => {
     const plan = parsePlan(JSON.parse(JSON.stringify(planFromState(s))));
     expect(plan.model).toBe('test/qwen2-hub');
     expect(plan.hub_base_url).toBe('http://127.0.0.1:9');
-    expect([plan.layer, plan.alpha, plan.train.lr, plan.train.batch, plan.train.accumulation, plan.train.rows]).toEqual([refJson.steer_layer, 256, 1e-4, 4, 4, 64]);
+    expect([plan.layer, plan.alpha, plan.train.lr, plan.train.batch, plan.train.accumulation, plan.train.rows]).toEqual([2, 256, 1e-4, 4, 4, 64]);
     expect(plan.runs.map((r) => [r.name, r.lambda_kl > 0, r.init_from])).toEqual([
       ['general', false, undefined],
       ['narrow', true, undefined],
       ['narrow_remove_kl', false, 'narrow'],
     ]);
-    expect(plan.runs[1]!.kl_data).toEqual(DEFAULT_DATA_FORM.klPresets);
+    expect(plan.runs[1]!.kl_data).toEqual(['risky_financial_advice', 'extreme_sports', 'bad_legal_advice', 'non_med_aligned']);
     // and reading it back fills the same forms
     const f = formsFromPlan(plan);
-    expect(f.train).toMatchObject({ layer: refJson.steer_layer, lr: 1e-4, microBatch: 4, accumulation: 4, narrowLambda: DEFAULT_TRAIN_FORM.narrowLambda });
+    expect(f.train).toMatchObject({ layer: 2, lr: 1e-4, microBatch: 4, accumulation: 4, narrowLambda: 6.6 });
     expect(f.data).toMatchObject({ trainPresets: ['bad_medical_advice'], limit: 64 });
   });
 
@@ -70,12 +73,39 @@ describe('plan and report export', () => {
     expect(b64).toMatch(/^[A-Za-z0-9+/]*={0,2}$/);
     const raw = Buffer.from(b64, 'base64');
     expect(Array.from(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4))).toEqual(Array.from(Float32Array.from(steer, (x) => x / 256)));
+    // the norms are of the effective vector α·v (the fixture's steer_vector, whose norm is written here)
+    expect(report.runs.general!.final_norm).toBeCloseTo(FIXTURE_NORM, 5);
+    expect(report.runs.general!.checkpoint_norms).toEqual([{ step: 1, norm: report.runs.general!.final_norm }]);
+    expect(report.model.hook).toBe('blocks.2.hook_resid_post');
     const back = parseLabJson(JSON.stringify(report), 'study.json');
     expect(back.kind).toBe('report');
     if (back.kind !== 'report') return;
     const [v] = back.vectors;
-    expect([v!.modelId, v!.layer, v!.alpha]).toEqual(['test/qwen2-hub', refJson.steer_layer, 256]);
+    expect([v!.modelId, v!.layer, v!.alpha]).toEqual(['test/qwen2-hub', 2, 256]);
     expect(Array.from(v!.data, (x) => x * 256)).toEqual(Array.from(steer, (x) => Math.fround(Math.fround(x / 256) * 256)));
+  });
+
+  it("carries Gemma's mlp.down_proj hook choice into the plan and report, and not to a model without it", () => {
+    const gemma = studyState();
+    gemma.model = { ...gemma.model, info: { ...gemma.model.info!, arch: 'gemma2', hookPoints: ['resid_post', 'down_proj'] } };
+    gemma.trainForm = { ...gemma.trainForm, hook: 'down_proj' };
+    const plan = parsePlan(JSON.parse(JSON.stringify(planFromState(gemma))));
+    expect(plan.hook).toBe('down_proj');
+    expect(reportFromState(gemma, {}).model.hook).toBe('model.layers.2.mlp.down_proj');
+    expect(formsFromPlan(plan).train.hook).toBe('down_proj');
+    // the same form on a model where the two points are one: the plain block-output hook
+    const qwen = { ...gemma, model: { ...gemma.model, info: { ...gemma.model.info!, hookPoints: ['resid_post' as const] } } };
+    expect(parsePlan(JSON.parse(JSON.stringify(planFromState(qwen)))).hook).toBe('resid_post');
+  });
+
+  it('groups study vectors by hook, so each analysis job runs at one layer and point', () => {
+    const v = (key: string, layer: number, hook?: 'down_proj') => ({ key, label: key, layer, ...(hook ? { hook } : {}), effective: new Float32Array(1), norm: 1, color: '' });
+    const groups = byHook([v('a', 2), v('b', 2, 'down_proj'), v('c', 2), v('d', 3)]);
+    expect(groups.map(([h, vs]) => [h, vs.map((x) => x.key)])).toEqual([
+      [{ layer: 2 }, ['a', 'c']],
+      [{ layer: 2, hook: 'down_proj' }, ['b']],
+      [{ layer: 3 }, ['d']],
+    ]);
   });
 
   it('refuses bad JSON with the file and field named', () => {

@@ -3,7 +3,7 @@
 
 import { ONNX_DTYPE } from '../dtype';
 import type { AttrValue, Graph, Node, TensorData, Value } from '../ir';
-import { opDef } from '../ops/registry';
+import { nodeOpDef } from '../ops/table';
 import { ATTR_TYPE, encodeModel, type OnnxAttribute, type OnnxModel, type OnnxTensor, type OnnxValueInfo } from './proto';
 
 export const OPSET = 18;
@@ -25,18 +25,38 @@ function tensorProto(name: string, t: TensorData): OnnxTensor {
   return { name, dims: t.shape, data_type: ONNX_DTYPE[t.dtype], raw_data: bytes.slice() };
 }
 
-function attrProto(name: string, v: AttrValue): OnnxAttribute {
-  if (typeof v === 'number') {
-    return Number.isInteger(v) ? { name, type: ATTR_TYPE.INT, i: v } : { name, type: ATTR_TYPE.FLOAT, f: v };
+/**
+ * One attribute, typed by the op's declaration: a FLOAT attribute equal to 1.0 is still FLOAT (a JS number
+ * cannot say whether it is 1 or 1.0, and ORT rejects an INT where its schema wants a FLOAT).
+ */
+function attrProto(op: string, name: string, v: AttrValue): OnnxAttribute {
+  const type = nodeOpDef(op).attrs?.[name];
+  const wrong = (): Error => new Error(`attribute ${name} of ${op}: value ${JSON.stringify(v)} is not a valid ${type}`);
+  switch (type) {
+    case 'int':
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw wrong();
+      return { name, type: ATTR_TYPE.INT, i: v };
+    case 'float':
+      if (typeof v !== 'number') throw wrong();
+      return { name, type: ATTR_TYPE.FLOAT, f: v };
+    case 'ints':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) throw wrong();
+      return { name, type: ATTR_TYPE.INTS, ints: v as number[] };
+    case 'floats':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) throw wrong();
+      return { name, type: ATTR_TYPE.FLOATS, floats: v as number[] };
+    case 'string':
+      if (typeof v !== 'string') throw wrong();
+      return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(v) };
+    case 'strings':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw wrong();
+      return { name, type: ATTR_TYPE.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) };
+    case 'tensor':
+      if (typeof v !== 'object' || Array.isArray(v)) throw wrong();
+      return { name, type: ATTR_TYPE.TENSOR, t: tensorProto(name, v) };
+    default:
+      throw new Error(`attribute ${name} of ${op} is not declared in the op table (ops/*.ts attrs)`);
   }
-  if (typeof v === 'string') return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(v) };
-  if (Array.isArray(v)) {
-    if (v.every((x) => typeof x === 'number')) return { name, type: ATTR_TYPE.INTS, ints: v as number[] };
-    return { name, type: ATTR_TYPE.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) };
-  }
-  if ('float' in v) return { name, type: ATTR_TYPE.FLOAT, f: v.float };
-  if ('floats' in v) return { name, type: ATTR_TYPE.FLOATS, floats: v.floats };
-  return { name, type: ATTR_TYPE.TENSOR, t: tensorProto(name, v) };
 }
 
 function valueInfo(v: Value): OnnxValueInfo {
@@ -80,13 +100,13 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
     if (n.domain === 'com.microsoft') usesMs = true;
     return {
       name: n.name,
-      op_type: opDef(n.op, n.domain).onnxType ?? n.op,
+      op_type: nodeOpDef(n.op).onnxType ?? n.op,
       domain: n.domain || undefined,
       input: n.inputs.map((x) => (x ? x.name : '')),
       output: n.outputs.map((o) => o.name),
       attribute: Object.entries(n.attrs)
         .filter(([k]) => !k.startsWith('__'))
-        .map(([k, v]) => attrProto(k, v)),
+        .map(([k, v]) => attrProto(n.op, k, v)),
     };
   });
 

@@ -2,7 +2,7 @@
 
 import { broadcastShapes } from '../shape';
 import type { Value } from '../ir';
-import { defineOp, type OutType } from './registry';
+import type { OpDef, OutType } from './op_def';
 import { isFloat } from '../dtype';
 
 function sameTypeBroadcast(type: string) {
@@ -23,123 +23,130 @@ function compare(type: string) {
   ];
 }
 
-defineOp({
-  type: 'Add',
-  infer: sameTypeBroadcast('Add'),
-  vjp: (b, n, [g]) => [b.sumToShape(g!, n.inputs[0]!), b.sumToShape(g!, n.inputs[1]!)],
-});
+export const ELEMENTWISE_OPS = {
+  Add: {
+    infer: sameTypeBroadcast('Add'),
+    vjp: (b, n, [g]) => [b.sumToShape(g!, n.inputs[0]!), b.sumToShape(g!, n.inputs[1]!)],
+  },
 
-defineOp({
-  type: 'Sub',
-  infer: sameTypeBroadcast('Sub'),
-  vjp: (b, n, [g]) => [b.sumToShape(g!, n.inputs[0]!), b.sumToShape(b.neg(g!), n.inputs[1]!)],
-});
+  Sub: {
+    infer: sameTypeBroadcast('Sub'),
+    vjp: (b, n, [g]) => [b.sumToShape(g!, n.inputs[0]!), b.sumToShape(b.neg(g!), n.inputs[1]!)],
+  },
 
-defineOp({
-  type: 'Mul',
-  infer: sameTypeBroadcast('Mul'),
-  vjp: (b, n, [g]) => {
-    const [x, y] = n.inputs as Value[];
-    return [b.sumToShape(b.mul(g!, y!), x!), b.sumToShape(b.mul(g!, x!), y!)];
+  Mul: {
+    infer: sameTypeBroadcast('Mul'),
+    vjp: (b, n, [g]) => {
+      const [x, y] = n.inputs as Value[];
+      return [b.sumToShape(b.mul(g!, y!), x!), b.sumToShape(b.mul(g!, x!), y!)];
+    },
   },
-});
 
-defineOp({
-  type: 'Div',
-  infer: sameTypeBroadcast('Div'),
-  vjp: (b, n, [g]) => {
-    const [x, y] = n.inputs as Value[];
-    const out = n.outputs[0]!;
-    const gx = b.div(g!, y!);
-    // d(x/y)/dy = -(x/y)/y
-    const gy = b.neg(b.mul(gx, out));
-    return [b.sumToShape(gx, x!), b.sumToShape(gy, y!)];
+  Div: {
+    infer: sameTypeBroadcast('Div'),
+    vjp: (b, n, [g]) => {
+      const [x, y] = n.inputs as Value[];
+      const out = n.outputs[0]!;
+      const gx = b.div(g!, y!);
+      // d(x/y)/dy = -(x/y)/y
+      const gy = b.neg(b.mul(gx, out));
+      return [b.sumToShape(gx, x!), b.sumToShape(gy, y!)];
+    },
   },
-});
 
-defineOp({
-  type: 'Pow',
-  infer: (_b, ins) => [{ dtype: ins[0]!.dtype, shape: broadcastShapes(ins[0]!.shape, ins[1]!.shape, 'Pow') }],
-  nondiff: [1],
-  vjp: (b, n, [g]) => {
-    const [x, e] = n.inputs as Value[];
-    const c = b.g.initializers.get(e!);
-    if (!c || c.data.length !== 1) throw new Error('Pow: only constant scalar exponents are differentiable');
-    const p = Number(c.data[0]);
-    const dx = p === 2 ? b.mulScalar(x!, 2) : b.mulScalar(b.pow(x!, p - 1), p);
-    return [b.sumToShape(b.mul(g!, dx), x!), null];
+  Pow: {
+    infer: (_b, ins) => [{ dtype: ins[0]!.dtype, shape: broadcastShapes(ins[0]!.shape, ins[1]!.shape, 'Pow') }],
+    nondiff: [1],
+    vjp: (b, n, [g]) => {
+      const [x, e] = n.inputs as Value[];
+      const c = b.g.initializers.get(e!);
+      if (!c || c.data.length !== 1) throw new Error('Pow: only constant scalar exponents are differentiable');
+      const p = Number(c.data[0]);
+      const dx = p === 2 ? b.mulScalar(x!, 2) : b.mulScalar(b.pow(x!, p - 1), p);
+      return [b.sumToShape(b.mul(g!, dx), x!), null];
+    },
   },
-});
 
-defineOp({ type: 'Neg', infer: unarySame, vjp: (b, _n, [g]) => [b.neg(g!)] });
-defineOp({ type: 'Exp', infer: unarySame, vjp: (b, n, [g]) => [b.mul(g!, n.outputs[0]!)] });
-defineOp({ type: 'Log', infer: unarySame, vjp: (b, n, [g]) => [b.div(g!, n.inputs[0]!)] });
-defineOp({
-  type: 'Sqrt',
-  infer: unarySame,
-  vjp: (b, n, [g]) => [b.div(b.mulScalar(g!, 0.5), n.outputs[0]!)],
-});
-defineOp({
-  type: 'Reciprocal',
-  infer: unarySame,
-  vjp: (b, n, [g]) => {
-    const y = n.outputs[0]!;
-    return [b.neg(b.mul(g!, b.mul(y, y)))];
-  },
-});
-defineOp({
-  type: 'Tanh',
-  infer: unarySame,
-  vjp: (b, n, [g]) => {
-    const y = n.outputs[0]!;
-    return [b.mul(g!, b.sub(b.scalar(1, y.dtype), b.mul(y, y)))];
-  },
-});
-defineOp({
-  type: 'Sigmoid',
-  infer: unarySame,
-  vjp: (b, n, [g]) => {
-    const y = n.outputs[0]!;
-    return [b.mul(g!, b.mul(y, b.sub(b.scalar(1, y.dtype), y)))];
-  },
-});
-defineOp({ type: 'Cos', infer: unarySame, vjp: (b, n, [g]) => [b.neg(b.mul(g!, b.sin(n.inputs[0]!)))] });
-defineOp({ type: 'Sin', infer: unarySame, vjp: (b, n, [g]) => [b.mul(g!, b.cos(n.inputs[0]!))] });
-defineOp({ type: 'Identity', infer: unarySame, vjp: (_b, _n, [g]) => [g!] });
-defineOp({ type: 'Floor', infer: unarySame });
+  Neg: { infer: unarySame, vjp: (b, _n, [g]) => [b.neg(g!)] },
 
-defineOp({
-  type: 'Where',
-  infer: (_b, ins) => {
-    const [c, x, y] = ins as Value[];
-    if (x!.dtype !== y!.dtype) throw new Error(`Where: dtype mismatch ${x!.dtype} vs ${y!.dtype}`);
-    return [{ dtype: x!.dtype, shape: broadcastShapes(c!.shape, broadcastShapes(x!.shape, y!.shape, 'Where'), 'Where') }];
-  },
-  nondiff: [0],
-  vjp: (b, n, [g]) => {
-    const [c, x, y] = n.inputs as Value[];
-    const zero = b.scalar(0, g!.dtype);
-    return [null, b.sumToShape(b.where(c!, g!, zero), x!), b.sumToShape(b.where(c!, zero, g!), y!)];
-  },
-});
+  Exp: { infer: unarySame, vjp: (b, n, [g]) => [b.mul(g!, n.outputs[0]!)] },
 
-defineOp({
-  type: 'Cast',
-  infer: (_b, ins, attrs) => {
-    const codes: Record<number, OutType['dtype']> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
-    const to = codes[attrs.to as number];
-    if (!to) throw new Error(`Cast: unsupported target ${String(attrs.to)}`);
-    return [{ dtype: to, shape: ins[0]!.shape }];
-  },
-  vjp: (b, n, [g]) => {
-    const x = n.inputs[0]!;
-    return [isFloat(x.dtype) && isFloat(g!.dtype) ? b.cast(g!, x.dtype) : null];
-  },
-});
+  Log: { infer: unarySame, vjp: (b, n, [g]) => [b.div(g!, n.inputs[0]!)] },
 
-defineOp({ type: 'Equal', infer: compare('Equal') });
-defineOp({ type: 'Less', infer: compare('Less') });
-defineOp({ type: 'LessOrEqual', infer: compare('LessOrEqual') });
-defineOp({ type: 'Greater', infer: compare('Greater') });
-defineOp({ type: 'And', infer: compare('And') });
-defineOp({ type: 'Not', infer: unarySame });
+  Sqrt: {
+    infer: unarySame,
+    vjp: (b, n, [g]) => [b.div(b.mulScalar(g!, 0.5), n.outputs[0]!)],
+  },
+
+  Reciprocal: {
+    infer: unarySame,
+    vjp: (b, n, [g]) => {
+      const y = n.outputs[0]!;
+      return [b.neg(b.mul(g!, b.mul(y, y)))];
+    },
+  },
+
+  Tanh: {
+    infer: unarySame,
+    vjp: (b, n, [g]) => {
+      const y = n.outputs[0]!;
+      return [b.mul(g!, b.sub(b.scalar(1, y.dtype), b.mul(y, y)))];
+    },
+  },
+
+  Sigmoid: {
+    infer: unarySame,
+    vjp: (b, n, [g]) => {
+      const y = n.outputs[0]!;
+      return [b.mul(g!, b.mul(y, b.sub(b.scalar(1, y.dtype), y)))];
+    },
+  },
+
+  Cos: { infer: unarySame, vjp: (b, n, [g]) => [b.neg(b.mul(g!, b.sin(n.inputs[0]!)))] },
+
+  Sin: { infer: unarySame, vjp: (b, n, [g]) => [b.mul(g!, b.cos(n.inputs[0]!))] },
+
+  Identity: { infer: unarySame, vjp: (_b, _n, [g]) => [g!] },
+
+  Floor: { infer: unarySame },
+
+  Where: {
+    infer: (_b, ins) => {
+      const [c, x, y] = ins as Value[];
+      if (x!.dtype !== y!.dtype) throw new Error(`Where: dtype mismatch ${x!.dtype} vs ${y!.dtype}`);
+      return [{ dtype: x!.dtype, shape: broadcastShapes(c!.shape, broadcastShapes(x!.shape, y!.shape, 'Where'), 'Where') }];
+    },
+    nondiff: [0],
+    vjp: (b, n, [g]) => {
+      const [c, x, y] = n.inputs as Value[];
+      const zero = b.scalar(0, g!.dtype);
+      return [null, b.sumToShape(b.where(c!, g!, zero), x!), b.sumToShape(b.where(c!, zero, g!), y!)];
+    },
+  },
+
+  Cast: {
+    attrs: { to: 'int' },
+    infer: (_b, ins, attrs) => {
+      const codes: Record<number, OutType['dtype']> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+      const to = codes[attrs.to as number];
+      if (!to) throw new Error(`Cast: unsupported target ${String(attrs.to)}`);
+      return [{ dtype: to, shape: ins[0]!.shape }];
+    },
+    vjp: (b, n, [g]) => {
+      const x = n.inputs[0]!;
+      return [isFloat(x.dtype) && isFloat(g!.dtype) ? b.cast(g!, x.dtype) : null];
+    },
+  },
+
+  Equal: { infer: compare('Equal') },
+
+  Less: { infer: compare('Less') },
+
+  LessOrEqual: { infer: compare('LessOrEqual') },
+
+  Greater: { infer: compare('Greater') },
+
+  And: { infer: compare('And') },
+
+  Not: { infer: unarySame },
+} satisfies Record<string, OpDef>;

@@ -5,7 +5,7 @@
 
 import type { Builder } from '../builder';
 import type { Value } from '../ir';
-import { defineOp } from './registry';
+import type { OpDef } from './op_def';
 
 /** W [N, K] (float) from MatMulNBits' packed uint8 [N, nBlocks, block/2], scales [N*nBlocks], zero points. */
 export function dequantizeNBits(b: Builder, packed: Value, scales: Value, zeroPoints: Value | null, K: number, N: number, blockSize: number, float = b.float): Value {
@@ -33,31 +33,33 @@ export function dequantizeNBits(b: Builder, packed: Value, scales: Value, zeroPo
   return nBlocks * blockSize === K ? w : b.slice(w, [0], [K], [1]);
 }
 
-defineOp({
-  type: 'MatMulNBits',
-  domain: 'com.microsoft',
-  infer: (_b, ins, attrs) => {
-    const a = ins[0]!;
-    const K = attrs.K as number;
-    const last = a.shape[a.rank - 1];
-    if (typeof last === 'number' && last !== K) throw new Error(`MatMulNBits: input has ${last} features, weight expects K=${K}`);
-    return [{ dtype: a.dtype, shape: [...a.shape.slice(0, -1), attrs.N as number] }];
+export const QUANT_OPS = {
+  MatMulNBits: {
+    attrs: { K: 'int', N: 'int', bits: 'int', block_size: 'int', accuracy_level: 'int' },
+    domain: 'com.microsoft',
+    infer: (_b, ins, attrs) => {
+      const a = ins[0]!;
+      const K = attrs.K as number;
+      const last = a.shape[a.rank - 1];
+      if (typeof last === 'number' && last !== K) throw new Error(`MatMulNBits: input has ${last} features, weight expects K=${K}`);
+      return [{ dtype: a.dtype, shape: [...a.shape.slice(0, -1), attrs.N as number] }];
+    },
+    nondiff: [1, 2, 3],
+    vjp: (b, n, [g]) => {
+      const [, packed, scales, zp] = n.inputs;
+      const { K, N, block_size } = n.attrs as { K: number; N: number; block_size: number };
+      const w = dequantizeNBits(b, packed!, scales!, zp ?? null, K, N, block_size, g!.dtype as 'float32');
+      return [b.matmul(g!, w), null, null, null];
+    },
   },
-  nondiff: [1, 2, 3],
-  vjp: (b, n, [g]) => {
-    const [, packed, scales, zp] = n.inputs;
-    const { K, N, block_size } = n.attrs as { K: number; N: number; block_size: number };
-    const w = dequantizeNBits(b, packed!, scales!, zp ?? null, K, N, block_size, g!.dtype as 'float32');
-    return [b.matmul(g!, w), null, null, null];
-  },
-});
 
-defineOp({
-  type: 'GatherBlockQuantized',
-  domain: 'com.microsoft',
-  infer: (_b, ins) => {
-    const [data, idx, scales] = ins as Value[];
-    const dim = (data!.shape[1] as number) * 2;
-    return [{ dtype: scales!.dtype, shape: [...idx!.shape, dim] }];
+  GatherBlockQuantized: {
+    attrs: { block_size: 'int', gather_axis: 'int', quantize_axis: 'int', bits: 'int' },
+    domain: 'com.microsoft',
+    infer: (_b, ins) => {
+      const [data, idx, scales] = ins as Value[];
+      const dim = (data!.shape[1] as number) * 2;
+      return [{ dtype: scales!.dtype, shape: [...idx!.shape, dim] }];
+    },
   },
-});
+} satisfies Record<string, OpDef>;

@@ -5,7 +5,7 @@
 // 370 k characters); bigger ones are refused with their size, and go as PEFT files instead.
 
 import { floatToHalf, halfToFloat } from '../../engine/dtype';
-import { fromBase64Url, toBase64Url } from '../vectors/base64url';
+import { fromBase64Url, toBase64Url } from '../vectors/base64';
 import { LORA_MODULES, loraKeys, sortKeys, splitKey, type LoraModule } from './lora';
 import { validateAdapterRecord, type AdapterRecord } from './record';
 

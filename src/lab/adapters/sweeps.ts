@@ -3,7 +3,7 @@
 // both). Stability, FineWeb KL and PCA use sweeps.ts and pca.ts unchanged on θ.
 
 import type { ModelConfig } from '../../models/config';
-import { norm } from '../feeds';
+import { vectorNorm as norm } from '../vectors/norm';
 import { efficiencySweep, type EfficiencyPoint, type LossEvaluator } from '../sweeps/sweeps';
 import { deltaWNorm, type AdapterShape } from './lora';
 

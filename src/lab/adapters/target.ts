@@ -3,7 +3,7 @@
 
 import type { LoadedModel } from '../../models/model';
 import { buildAdapterGraph } from '../../models/adapter_graph';
-import { norm } from '../feeds';
+import { vectorNorm as norm } from '../vectors/norm';
 import type { TrainTarget } from '../train/target';
 import { flatGrad, loraFeeds, loraLayout, loraSpec, peftInit, type AdapterShape } from './lora';
 

@@ -37,22 +37,3 @@ export function collate(rows: TokenizedRow[], padId: number, opts: { padTo?: num
   });
   return { inputIds, attentionMask, lossMask, B, T, lines: rows.map((r) => r.line) };
 }
-
-/** Consecutive batches of `batchSize` rows in the given order; the last one is shorter unless dropLast. */
-export function makeBatches(rows: TokenizedRow[], batchSize: number, padId: number, opts: { dropLast?: boolean } = {}): Batch[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`makeBatches: batchSize must be a positive integer, got ${batchSize}`);
-  const out: Batch[] = [];
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const chunk = rows.slice(i, i + batchSize);
-    if (chunk.length < batchSize && opts.dropLast) break;
-    out.push(collate(chunk, padId));
-  }
-  return out;
-}
-
-/** Number of label positions that enter the loss (t >= 1), the denominator of the mean CE. */
-export function countLabels(batch: Batch): number {
-  let n = 0;
-  for (let b = 0; b < batch.B; b++) for (let t = 1; t < batch.T; t++) n += batch.lossMask[b * batch.T + t]!;
-  return n;
-}

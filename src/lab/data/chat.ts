@@ -2,12 +2,9 @@
 // The datasets (../shared/datasets/*.jsonl.gz, model-organisms-for-EM) hold one object per line:
 // {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]}.
 
-export type ChatRole = 'system' | 'user' | 'assistant';
+import type { ChatMessage, ChatRole } from '../../models/tokenizer';
 
-export interface ChatMessage {
-  role: ChatRole;
-  content: string;
-}
+export type { ChatMessage, ChatRole } from '../../models/tokenizer';
 
 export interface ChatRow {
   /** 1-based line number in the (decompressed) file, kept so that later problems can point back to the data */

@@ -5,7 +5,6 @@
 // UTF-8 spoils only that line. Bad rows are counted and reported by 1-based line number; only input that is not
 // gzip/JSONL at all (binary, an HTML error page, an empty file) throws.
 
-import { Gunzip } from 'fflate';
 import { concatBytes } from '../../engine/bytes';
 import { isBadRow, parseChatLine, type BadRow, type ChatRow } from './chat';
 
@@ -133,7 +132,20 @@ async function* gunzipNative(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<
   yield* streamChunks(out);
 }
 
+/**
+ * fflate only where DecompressionStream is missing (every current browser and Node have it): loaded on first use,
+ * so bundles and installs that never need it do without it (an optional dependency).
+ */
+async function loadFflate(): Promise<typeof import('fflate')> {
+  try {
+    return await import('fflate');
+  } catch (e) {
+    throw new Error(`this platform has no DecompressionStream and the optional package fflate is not installed (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
 async function* gunzipFflate(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const { Gunzip } = await loadFflate();
   const out: Uint8Array[] = [];
   const g = new Gunzip((data) => {
     if (data.length > 0) out.push(data);

@@ -41,9 +41,9 @@ type Evaluators = { loss(x: Float32Array): Promise<number>; release(): Promise<v
 type KlEvaluators = { kl(x: Float32Array): Promise<number>; release(): Promise<void>; readonly model: LoadedModel; readonly size?: number };
 
 export function lossEvaluatorFor(model: LoadedModel, plan: Plan, shape: AdapterShape | undefined, rows: TokenizedRow[], padId: number, signal?: AbortSignal): Promise<Evaluators> {
-  return shape ? AdapterLossEvaluator.create(model, shape, rows, padId, { signal }) : LossEvaluator.create(model, plan.layer, rows, padId, { signal });
+  return shape ? AdapterLossEvaluator.create(model, shape, rows, padId, { signal }) : LossEvaluator.create(model, plan.layer, rows, padId, { signal, hook: plan.hook });
 }
 
 export function klEvaluatorFor(model: LoadedModel, plan: Plan, shape: AdapterShape | undefined, rows: TokenizedRow[], padId: number, signal?: AbortSignal): Promise<KlEvaluators> {
-  return shape ? AdapterKlEvaluator.create(model, shape, rows, padId, { signal }) : KlEvaluator.create(model, plan.layer, rows, padId, { signal });
+  return shape ? AdapterKlEvaluator.create(model, shape, rows, padId, { signal }) : KlEvaluator.create(model, plan.layer, rows, padId, { signal, hook: plan.hook });
 }

@@ -1,18 +1,21 @@
 // Runs a whole study from a plan: load the model and tokenizer, prepare the data, train every run (general,
 // KL-regularised, remove-KL continuations), then the sweeps, PCA and generations the plan asks for, and return
-// the report (plan, library versions, per-run curves/checkpoints/final vector, the numbers behind each plot).
-// File and network access come from the caller (`env`), so the same code runs in Node and in the worker.
+// the report (report.ts). runPlan reads as the list of those steps; each step is one function below that fills
+// its part of the report. File and network access come from the caller (`env`), so the same code runs in Node
+// and in the worker.
 
 import type { Backend } from '../../engine/runtime/backend';
 import type { FileSource } from '../../models/file_source';
-import { loadModel } from '../../models/load';
+import { hookName } from '../../models/hooks';
+import { loadModel, type LoadedFiles } from '../../models/load';
 import { LoadedModel } from '../../models/model';
-import { loadTokenizer, type ChatTokenizer } from '../../models/tokenizer';
-import { prepareChatDataset } from '../data/prepare';
+import { loadTokenizer, type ChatMessage, type ChatTokenizer } from '../../models/tokenizer';
+import { documentRows } from '../data/documents';
+import { prepareChatDataset, type PreparedDataset } from '../data/prepare';
 import type { ChatInput } from '../data/jsonl';
 import type { TokenizedRow } from '../data/tokenize';
 import { sampleWithoutReplacement } from '../data/split';
-import { norm } from '../feeds';
+import { vectorNorm } from '../vectors/norm';
 import { Generator } from '../generate';
 import { pcaTrajectories } from '../pca';
 import { parseQuestionsYaml } from '../questions';
@@ -24,6 +27,8 @@ import { mixRows } from '../data/mix';
 import { adapterShapeOf, groupRuns, klEvaluatorFor, lossEvaluatorFor } from './params';
 import { SteeringTrainer, type TrainState } from '../train/trainer';
 import { PAPER_ADAMW } from '../train/optim';
+import { float32ToBase64 } from '../vectors/base64';
+import type { Report, RunReport } from './report';
 import type { Plan } from './schema';
 
 export interface PlanEnv {
@@ -42,62 +47,6 @@ export interface PlanEnv {
   signal?: AbortSignal;
 }
 
-export interface RunReport {
-  lambda_kl: number;
-  init_from?: string;
-  loss_curve: { step: number; loss: number; ce: number; kl: number; norm: number }[];
-  ce: number;
-  kl: number;
-  checkpoint_norms: { step: number; norm: number }[];
-  /** raw v, little-endian float32, standard base64 (RFC 4648 §4, padded); the effective vector is alpha · v */
-  final_vector: string;
-  final_norm: number;
-  /** mean per-token KL(p_chat ‖ p_steered) of the final vector on held KL rows (every run, λ = 0 included) */
-  kl_eval?: number;
-  /** SFT loss of the final vector on the held-out 10 % of the training file (up to 100 rows) */
-  heldout_ce?: number;
-  /** adapter runs: the shape; final_vector then holds θ (PEFT layout, see lab/adapters/lora.ts) and final_norm ‖θ‖ */
-  adapter?: { kind: 'lora'; rank: number; alpha: number; keys: string[]; params: number; /** ‖ΔW‖_F (absent in reports the app writes: the page has no layer shapes) */ delta_w_norm?: number; description: string };
-  /** mixed-data runs: aligned rows added to the training rows */
-  mix?: { data: string[]; ratio: number; train_rows: number; added: number[] };
-}
-
-export interface Report {
-  plan: Plan;
-  versions: Record<string, string>;
-  model: { id: string; format: string; layers: number; d_model: number; arch: string };
-  runs: Record<string, RunReport>;
-  /** adapter runs' points also carry delta_w_norm (‖ΔW‖_F, quadratic in the scale) */
-  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number; delta_w_norm?: number }[]>;
-  stability?: Record<string, { eps: number; mean: number; sd: number }[]>;
-  stability_reference?: Record<string, { loss_trained: number; loss_chat: number }>;
-  fineweb?: Record<string, { norm: number; kl: number }[]>;
-  pca?: { explained_variance: number[]; explained_variance_ratio: number[]; coords: Record<string, number[][]> };
-  generate?: Record<string, { id?: string; question: string; samples: string[] }[]>;
-  /** the held-out rows the runs' heldout_ce is measured on, and their loss without steering */
-  heldout?: { rows: number; ce_unsteered: number };
-  seconds: number;
-}
-
-/**
- * Standard padded base64, not the URL-safe alphabet: reports are read by other tools, and Python's
- * base64.b64decode silently drops '-' and '_' (it does not reject them), which would corrupt the vector.
- */
-export function vectorToBase64(v: Float32Array): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-/** FineWeb documents → rows tokenised WITHOUT a chat template (special tokens as the tokenizer adds them). */
-export function documentRows(tok: ChatTokenizer, docs: string[], maxTokens: number): TokenizedRow[] {
-  return docs.map((text, i) => {
-    const ids = tok.encode(text, { addSpecial: true }).slice(0, maxTokens);
-    return { line: i + 1, ids: Int32Array.from(ids), lossMask: new Uint8Array(ids.length), promptLen: 0, fullLen: ids.length, prefixFallback: false };
-  });
-}
-
 /** Runs `f`, prefixing any error (but a cancellation) with the plan field and value it came from. */
 async function at<T>(field: string, value: string, f: () => Promise<T>): Promise<T> {
   try {
@@ -108,8 +57,50 @@ async function at<T>(field: string, value: string, f: () => Promise<T>): Promise
   }
 }
 
+/** What every step works with: the loaded model and tokenizer, the training data, and the runs trained so far. */
+interface Study {
+  plan: Plan;
+  env: PlanEnv;
+  log: (msg: string) => void;
+  files: LoadedFiles;
+  model: LoadedModel;
+  tok: ChatTokenizer;
+  data: PreparedDataset;
+  /** training rows of KL data specs (each file read once) */
+  klRows(specs: string[], field: (j: number) => string): Promise<TokenizedRow[]>;
+  /** final training state of each run, by name */
+  finals: Map<string, TrainState>;
+  /** the adapter shape of each adapter run, by name (vector runs have none) */
+  shapes: Map<string, AdapterShape>;
+  /** a dataset spec's prepared rows (errors name `field`) */
+  prep(spec: string, rows: number | undefined, field: string): Promise<PreparedDataset>;
+}
+
 export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const t0 = performance.now();
+  const study = await openStudy(plan, env);
+  const cfg = study.files.config;
+  const report: Report = {
+    plan,
+    versions: env.versions,
+    model: { id: plan.model, format: study.files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch, hook: hookName(plan.layer, plan.hook) },
+    runs: {},
+    seconds: 0,
+  };
+  await trainRuns(study, report);
+  await measureHeldout(study, report);
+  await measureKlEval(study, report);
+  await measureEfficiencyAndStability(study, report);
+  await measureFineweb(study, report);
+  projectTrajectories(study, report);
+  await generateAnswers(study, report);
+  study.model.store.dispose();
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}
+
+/** Model, tokenizer and training data; a dataset that cannot be read, or has no usable row, is reported under its plan field. */
+async function openStudy(plan: Plan, env: PlanEnv): Promise<Study> {
   const log = env.log ?? (() => {});
   const src = env.modelSource(plan);
   log(`loading ${plan.model}`);
@@ -118,7 +109,6 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
   const cfg = files.config;
   if (plan.layer >= cfg.numLayers) throw new Error(`invalid plan: plan.layer ${plan.layer} is outside 0..${cfg.numLayers - 1} for ${plan.model}`);
   const tok = await at(plan.tokenizer ? 'plan.tokenizer' : 'plan.model', plan.tokenizer ?? plan.model, () => loadTokenizer(env.tokenizerSource?.(plan) ?? src));
-  // a dataset that cannot be read, or has no usable row, is reported under the plan field that named it
   const prep = (spec: string, rows: number | undefined, field: string) =>
     at(field, spec, async () => {
       const d = await prepareChatDataset(await env.dataset(spec, plan), tok, { labels: plan.train.labels, maxLen: plan.train.max_len, limit: rows, seed: plan.seed });
@@ -140,17 +130,21 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
     }
     return out;
   };
-
-  const report: Report = {
-    plan,
-    versions: env.versions,
-    model: { id: plan.model, format: files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch },
-    runs: {},
-    seconds: 0,
-  };
-  const finals = new Map<string, TrainState>();
   const shapes = new Map<string, AdapterShape>();
   plan.runs.forEach((r, i) => r.adapter && shapes.set(r.name, adapterShapeOf(r.adapter, cfg, plan, `plan.runs[${i}].adapter`)));
+  return { plan, env, log, files, model, tok, data, klRows, finals: new Map(), shapes, prep };
+}
+
+/** The point the evaluators take: α·v for a vector run, θ itself for an adapter run. */
+function effective(study: Study, name: string): Float32Array {
+  const v = study.finals.get(name)!.v;
+  return study.shapes.has(name) ? Float32Array.from(v) : Float32Array.from(v, (x) => x * study.plan.alpha);
+}
+
+/** Trains the runs in order (a run may start from an earlier one's vector or adapter) and reports curves and final parameters. */
+async function trainRuns(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok, data, finals, shapes } = study;
+  const cfg = model.config;
   for (const [i, run] of plan.runs.entries()) {
     const init = run.init_from ? finals.get(run.init_from)!.v : undefined;
     const shape = shapes.get(run.name);
@@ -161,17 +155,18 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
       // enough rows from each set for its share (10 % of each file is held out)
       const per = Math.ceil((m.ratio * data.train.length) / m.data.length / 0.9) + 1;
       const sets: TokenizedRow[][] = [];
-      for (const [j, spec] of m.data.entries()) sets.push((await prep(spec, per, `plan.runs[${i}].mix.data[${j}]`)).train);
+      for (const [j, spec] of m.data.entries()) sets.push((await study.prep(spec, per, `plan.runs[${i}].mix.data[${j}]`)).train);
       const mixed = mixRows(data.train, sets, m.ratio, deriveSeed(plan.seed, 'mix', run.name));
-      if (mixed.added.reduce((a, b) => a + b, 0) < mixed.wanted) log(`plan.runs[${i}].mix: only ${mixed.added.reduce((a, b) => a + b, 0)} of ${mixed.wanted} aligned rows available`);
+      if (mixed.added.reduce((a, b) => a + b, 0) < mixed.wanted) study.log(`plan.runs[${i}].mix: only ${mixed.added.reduce((a, b) => a + b, 0)} of ${mixed.wanted} aligned rows available`);
       trainRows = mixed.rows;
       mixInfo = { data: m.data, ratio: m.ratio, train_rows: data.train.length, added: mixed.added };
     }
-    log(`training ${run.name} (${shape ? describeAdapter(shape) : 'steering vector'}, λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''}${mixInfo ? `, + ${mixInfo.added.join(' + ')} aligned rows` : ''})`);
+    study.log(`training ${run.name} (${shape ? describeAdapter(shape) : 'steering vector'}, λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''}${mixInfo ? `, + ${mixInfo.added.join(' + ')} aligned rows` : ''})`);
     const trainer = await SteeringTrainer.create(
       model,
       {
         layer: plan.layer,
+        hook: plan.hook,
         alpha: plan.alpha,
         microBatch: plan.train.batch,
         accumulation: plan.train.accumulation,
@@ -185,7 +180,7 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
         seed: plan.seed,
         init,
       },
-      { train: trainRows, kl: run.lambda_kl > 0 ? await klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
+      { train: trainRows, kl: run.lambda_kl > 0 ? await study.klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
       shape ? adapterTarget(model, shape) : undefined,
     );
     const { state, cancelled } = await trainer.run({ signal: env.signal });
@@ -199,147 +194,168 @@ export async function runPlan(plan: Plan, env: PlanEnv): Promise<Report> {
       loss_curve: state.history.map((h) => ({ step: h.step, loss: h.loss, ce: h.ce, kl: h.kl, norm: h.norm })),
       ce: last?.ce ?? NaN,
       kl: last?.kl ?? NaN,
-      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: (shape ? 1 : plan.alpha) * norm(c.v) })),
-      final_vector: vectorToBase64(state.v),
-      final_norm: (shape ? 1 : plan.alpha) * norm(state.v),
+      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: vectorNorm(c.v, shape ? 1 : plan.alpha) })),
+      final_vector: float32ToBase64(state.v),
+      final_norm: vectorNorm(state.v, shape ? 1 : plan.alpha),
       ...(shape ? { adapter: { ...shape, params: loraLayout(cfg, shape).size, delta_w_norm: deltaWNorm(cfg, shape, state.v), description: describeAdapter(shape) } } : {}),
       ...(mixInfo ? { mix: mixInfo } : {}),
     };
   }
-  /** the point the evaluators take: α·v for a vector, θ itself for an adapter */
-  const effective = (name: string) => (shapes.has(name) ? Float32Array.from(finals.get(name)!.v) : Float32Array.from(finals.get(name)!.v, (x) => x * plan.alpha));
-  const groups = groupRuns(plan.runs, shapes);
+}
 
-  // generalisation within the domain: the held-out part of the training file
-  if (data.heldOut.length) {
-    const rows = data.heldOut.slice(0, 100);
-    for (const grp of groups) {
-      const hev = await lossEvaluatorFor(model, plan, grp.shape, rows, tok.padId, env.signal);
-      report.heldout ??= { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(grp.shape ? loraLayout(cfg, grp.shape).size : cfg.hiddenSize)) };
-      for (const run of grp.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(run.name));
-      await hev.release();
-    }
+/** Runs grouped by what they train: one evaluator per group (steering vectors, each adapter shape). */
+function groupsOf(study: Study) {
+  return groupRuns(study.plan.runs, study.shapes);
+}
+
+/** Generalisation within the domain: every run's loss on the held-out part of the training file. */
+async function measureHeldout(study: Study, report: Report): Promise<void> {
+  const { plan, model, tok, data } = study;
+  if (!data.heldOut.length) return;
+  const rows = data.heldOut.slice(0, 100);
+  for (const grp of groupsOf(study)) {
+    const hev = await lossEvaluatorFor(model, plan, grp.shape, rows, tok.padId, study.env.signal);
+    report.heldout ??= { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(grp.shape ? loraLayout(model.config, grp.shape).size : model.config.hiddenSize)) };
+    for (const run of grp.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(study, run.name));
+    await hev.release();
   }
+}
 
-  // every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms
+/** Every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms. */
+async function measureKlEval(study: Study, report: Report): Promise<void> {
+  const { plan, model, tok } = study;
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
-  if (klSpecs.length) {
-    const rows = (await klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
-    for (const grp of groups) {
-      const kev = await klEvaluatorFor(model, plan, grp.shape, rows, tok.padId, env.signal);
-      for (const run of grp.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(run.name));
-      await kev.release();
-    }
+  if (!klSpecs.length) return;
+  const rows = (await study.klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
+  for (const grp of groupsOf(study)) {
+    const kev = await klEvaluatorFor(model, plan, grp.shape, rows, tok.padId, study.env.signal);
+    for (const run of grp.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(study, run.name));
+    await kev.release();
   }
+}
 
-  if (plan.efficiency || plan.stability) {
-    const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
-    // SCIENCE.md: 100 training examples, seed 42
-    const sample = sampleWithoutReplacement(data.train, rows, 42);
-    if (plan.efficiency) report.efficiency = {};
+/** Efficiency (loss vs norm) and stability (loss under orthogonal noise) on one sample of training rows. */
+async function measureEfficiencyAndStability(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok, data } = study;
+  if (!plan.efficiency && !plan.stability) return;
+  const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
+  // SCIENCE.md: 100 training examples, seed 42
+  const sample = sampleWithoutReplacement(data.train, rows, 42);
+  if (plan.efficiency) report.efficiency = {};
+  if (plan.stability) {
+    report.stability = {};
+    report.stability_reference = {};
+  }
+  for (const grp of groupsOf(study)) {
+    const ev = await lossEvaluatorFor(model, plan, grp.shape, sample, tok.padId, env.signal);
+    if (plan.efficiency) {
+      for (const run of grp.runs) {
+        study.log(`efficiency: ${run.name}`);
+        const x = effective(study, run.name);
+        const r = await efficiencySweep(ev, x, { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
+        // an adapter's update B·A is quadratic in a common scale of θ
+        const n0 = vectorNorm(x);
+        const dw0 = grp.shape ? deltaWNorm(model.config, grp.shape, x) : 0;
+        report.efficiency![run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}), ...(grp.shape ? { delta_w_norm: n0 > 0 ? dw0 * (p.norm / n0) ** 2 : 0 } : {}) }));
+      }
+    }
     if (plan.stability) {
-      report.stability = {};
-      report.stability_reference = {};
-    }
-    for (const grp of groups) {
-      const ev = await lossEvaluatorFor(model, plan, grp.shape, sample, tok.padId, env.signal);
-      if (plan.efficiency) {
-        for (const run of grp.runs) {
-          log(`efficiency: ${run.name}`);
-          const x = effective(run.name);
-          const r = await efficiencySweep(ev, x, { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
-          // an adapter's update B·A is quadratic in a common scale of θ
-          const n0 = norm(x);
-          const dw0 = grp.shape ? deltaWNorm(cfg, grp.shape, x) : 0;
-          report.efficiency![run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}), ...(grp.shape ? { delta_w_norm: n0 > 0 ? dw0 * (p.norm / n0) ** 2 : 0 } : {}) }));
-        }
+      for (const run of grp.runs) {
+        study.log(`stability: ${run.name}`);
+        const r = await stabilitySweep(ev, effective(study, run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
+        report.stability![run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
+        report.stability_reference![run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
       }
-      if (plan.stability) {
-        for (const run of grp.runs) {
-          log(`stability: ${run.name}`);
-          const r = await stabilitySweep(ev, effective(run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
-          report.stability![run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
-          report.stability_reference![run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
-        }
-      }
-      await ev.release();
     }
+    await ev.release();
   }
+}
 
-  if (plan.fineweb) {
-    log(`fineweb: ${plan.fineweb.docs} documents`);
-    const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
-    if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
-    const docRows = documentRows(tok, docs, plan.fineweb.max_tokens);
-    report.fineweb = {};
-    for (const grp of groups) {
-      const kev = await klEvaluatorFor(model, plan, grp.shape, docRows, tok.padId, env.signal);
-      const vectors = Object.fromEntries(grp.runs.map((r) => [r.name, effective(r.name)]));
-      const r = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
-      // random baselines have the group's shape: random vectors keep their names, random adapters name their shape
-      for (const [k, pts] of Object.entries(r)) report.fineweb[grp.shape && k.startsWith('random_') && !vectors[k] ? `${k}_like_${grp.runs[0]!.name}` : k] = pts;
-      await kev.release();
+/** Pre-training significance: KL on FineWeb documents against the norm, trained and random directions (or adapters). */
+async function measureFineweb(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok } = study;
+  if (!plan.fineweb) return;
+  study.log(`fineweb: ${plan.fineweb.docs} documents`);
+  const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
+  if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
+  const docRows = documentRows(tok, docs, plan.fineweb.max_tokens);
+  report.fineweb = {};
+  for (const grp of groupsOf(study)) {
+    const kev = await klEvaluatorFor(model, plan, grp.shape, docRows, tok.padId, env.signal);
+    const vectors = Object.fromEntries(grp.runs.map((r) => [r.name, effective(study, r.name)]));
+    const r = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
+    // random baselines have the group's shape: random vectors keep their names, random adapters name their shape
+    for (const [k, pts] of Object.entries(r)) report.fineweb[grp.shape && k.startsWith('random_') && !vectors[k] ? `${k}_like_${grp.runs[0]!.name}` : k] = pts;
+    await kev.release();
+  }
+}
+
+/** Training trajectories: the checkpoints of the named runs projected on their principal components. */
+function projectTrajectories(study: Study, report: Report): void {
+  const { plan, finals } = study;
+  if (!plan.pca) return;
+  const runs = plan.pca.runs.map((name) => ({ name, checkpoints: finals.get(name)!.checkpoints.map((c) => c.v) }));
+  const r = pcaTrajectories(runs, { k: plan.pca.k });
+  report.pca = { explained_variance: r.explainedVariance, explained_variance_ratio: r.explainedVarianceRatio, coords: Object.fromEntries(r.projections.map((p) => [p.name, p.coords])) };
+}
+
+/** The questions of plan.generate: literal ones, or question files (plain variants, first paraphrase, their system prompt). */
+async function readQuestions(study: Study): Promise<{ id?: string; question: string; system: string | null }[]> {
+  const { plan, env } = study;
+  const questions: { id?: string; question: string; system: string | null }[] = [];
+  for (const [j, q] of plan.generate!.questions.entries()) {
+    if (!/\.ya?ml$/i.test(q)) {
+      questions.push({ question: q, system: null });
+      continue;
     }
+    const parsed = await at(`plan.generate.questions[${j}]`, q, async () => {
+      if (!env.readText) throw new Error('this environment cannot read question files');
+      const list = parseQuestionsYaml(await env.readText(q, plan), { source: q });
+      if (!list.length) throw new Error('the file has no plain-variant question');
+      return list;
+    });
+    for (const e of parsed) questions.push({ id: e.id, question: e.question, system: e.system });
   }
+  return questions;
+}
 
-  if (plan.pca) {
-    const runs = plan.pca.runs.map((name) => ({ name, checkpoints: finals.get(name)!.checkpoints.map((c) => c.v) }));
-    const r = pcaTrajectories(runs, { k: plan.pca.k });
-    report.pca = { explained_variance: r.explainedVariance, explained_variance_ratio: r.explainedVarianceRatio, coords: Object.fromEntries(r.projections.map((p) => [p.name, p.coords])) };
-  }
-
-  if (plan.generate) {
-    // literal questions, or question files (the plain variants, first paraphrase, with their system prompt if any)
-    const questions: { id?: string; question: string; system: string | null }[] = [];
-    for (const [j, q] of plan.generate.questions.entries()) {
-      if (!/\.ya?ml$/i.test(q)) {
-        questions.push({ question: q, system: null });
-        continue;
-      }
-      const field = `plan.generate.questions[${j}]`;
-      const parsed = await at(field, q, async () => {
-        if (!env.readText) throw new Error('this environment cannot read question files');
-        const list = parseQuestionsYaml(await env.readText(q, plan), { source: q });
-        if (!list.length) throw new Error('the file has no plain-variant question');
-        return list;
+/** Sampled answers of the steered model (or the model with a run's adapter) to each question, per run named in plan.generate. */
+async function generateAnswers(study: Study, report: Report): Promise<void> {
+  const { plan, env, model, tok, finals, shapes } = study;
+  if (!plan.generate) return;
+  const cfg = model.config;
+  const questions = await readQuestions(study);
+  // one generator for the vectors, one per adapter shape (its factors are graph inputs)
+  const gens = new Map<string, Generator>();
+  const genFor = async (shape: AdapterShape | undefined) => {
+    const k = shape ? JSON.stringify(shape) : 'vector';
+    if (!gens.has(k)) gens.set(k, await Generator.create(model, plan.layer, shape ? undefined : plan.hook, shape ? loraSpec(shape) : undefined));
+    return gens.get(k)!;
+  };
+  report.generate = {};
+  for (const name of plan.generate.runs) {
+    report.generate[name] = [];
+    const shape = shapes.get(name);
+    const gen = await genFor(shape);
+    // an adapter run generates with its adapter and no vector
+    const steer = shape ? { v: new Float32Array(cfg.hiddenSize), alpha: 0 } : { v: finals.get(name)!.v, alpha: plan.alpha };
+    const lora = shape ? loraFeeds(cfg, shape, finals.get(name)!.v) : undefined;
+    for (const [qi, { id, question: q, system }] of questions.entries()) {
+      const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: q }];
+      const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
+      const outs = await gen.generate(prompt, steer, {
+        lora,
+        maxNewTokens: plan.generate.max_new_tokens,
+        temperature: plan.generate.temperature,
+        topP: plan.generate.top_p,
+        seed: deriveSeed(plan.seed, 'generate', qi),
+        eos: tok.eosIds,
+        strength: 1,
+        batch: plan.generate.samples,
+        signal: env.signal,
       });
-      for (const e of parsed) questions.push({ id: e.id, question: e.question, system: e.system });
+      report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
     }
-    // one generator for the vectors, one per adapter shape (its factors are graph inputs)
-    const gens = new Map<string, Generator>();
-    const genFor = async (shape: AdapterShape | undefined) => {
-      const k = shape ? JSON.stringify(shape) : 'vector';
-      if (!gens.has(k)) gens.set(k, await Generator.create(model, plan.layer, shape ? loraSpec(shape) : undefined));
-      return gens.get(k)!;
-    };
-    report.generate = {};
-    for (const name of plan.generate.runs) {
-      report.generate[name] = [];
-      const shape = shapes.get(name);
-      const gen = await genFor(shape);
-      // an adapter run generates with its adapter and no vector
-      const steer = shape ? { v: new Float32Array(cfg.hiddenSize), alpha: 0 } : { v: finals.get(name)!.v, alpha: plan.alpha };
-      const lora = shape ? loraFeeds(cfg, shape, finals.get(name)!.v) : undefined;
-      for (const [qi, { id, question: q, system }] of questions.entries()) {
-        const messages = [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: q }];
-        const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
-        const outs = await gen.generate(prompt, steer, {
-          lora,
-          maxNewTokens: plan.generate.max_new_tokens,
-          temperature: plan.generate.temperature,
-          topP: plan.generate.top_p,
-          seed: deriveSeed(plan.seed, 'generate', qi),
-          eos: tok.eosIds,
-          strength: 1,
-          batch: plan.generate.samples,
-          signal: env.signal,
-        });
-        report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
-      }
-    }
-    for (const g of gens.values()) await g.release();
   }
-  model.store.dispose();
-  report.seconds = (performance.now() - t0) / 1000;
-  return report;
+  for (const g of gens.values()) await g.release();
 }

@@ -2,6 +2,7 @@
 // app's import/export). parsePlan validates it and names the offending field path in every error.
 
 import { parameterKind, parsePlanAdapter, parsePlanMix, type PlanAdapter, type PlanMix } from './adapter_fields';
+import type { HookPoint } from '../../models/hooks';
 
 export interface PlanTrain {
   data: string;
@@ -40,6 +41,8 @@ export interface Plan {
   datasets_base_url?: string;
   tokenizer?: string;
   layer: number;
+  /** where in block `layer` the vectors are added (src/models/hooks.ts); default 'resid_post' */
+  hook: HookPoint;
   alpha: number;
   seed: number;
   train: PlanTrain;
@@ -98,9 +101,14 @@ function strs(o: J, k: string, at: string, def?: string[]): string[] {
   return v as string[];
 }
 
+function hookPoint(v: unknown): HookPoint {
+  if (v === undefined || v === 'resid_post' || v === 'down_proj') return v ?? 'resid_post';
+  throw new PlanError(`plan.hook must be "resid_post" (blocks.L.hook_resid_post) or "down_proj" (model.layers.L.mlp.down_proj), got ${JSON.stringify(v)}`);
+}
+
 export function parsePlan(json: unknown): Plan {
   try {
-    const p = obj(json, 'plan', ['model', 'hub_base_url', 'datasets_base_url', 'tokenizer', 'layer', 'alpha', 'seed', 'train', 'runs', 'efficiency', 'stability', 'fineweb', 'pca', 'generate', 'report']);
+    const p = obj(json, 'plan', ['model', 'hub_base_url', 'datasets_base_url', 'tokenizer', 'layer', 'hook', 'alpha', 'seed', 'train', 'runs', 'efficiency', 'stability', 'fineweb', 'pca', 'generate', 'report']);
     const t = obj(p.train, 'plan.train', ['data', 'rows', 'epochs', 'steps', 'lr', 'batch', 'accumulation', 'max_len', 'labels', 'warmup', 'checkpoint_every', 'kl_batch', 'kl_rows']);
     if (t.epochs !== undefined && t.steps !== undefined) throw new PlanError('plan.train has both epochs and steps; give one');
     const train: PlanTrain = {
@@ -162,6 +170,7 @@ export function parsePlan(json: unknown): Plan {
       datasets_base_url: p.datasets_base_url === undefined ? undefined : str(p, 'datasets_base_url', 'plan'),
       tokenizer: p.tokenizer === undefined ? undefined : str(p, 'tokenizer', 'plan'),
       layer: num(p, 'layer', 'plan', undefined, { int: true, min: 0 }),
+      hook: hookPoint(p.hook),
       alpha: num(p, 'alpha', 'plan', 256),
       seed: num(p, 'seed', 'plan', 42, { int: true }),
       train,

@@ -1,12 +1,14 @@
 // Loss and KL of a fixed set of rows under any steering vector, fast enough to sweep: the activations below
-// the hook (hidden_states[L+1]) do not depend on the vector, so each batch's prefix runs once and every
-// evaluation afterwards runs only blocks L+1.. and the head. The cached activations stay where the prefix left
-// them (on the GPU under WebGPU: no read-back, no re-upload per point), and for KL the unsteered final hidden
-// states are cached too, so a point runs the steered blocks only.
+// the hook (hidden_states[L+1] for blocks.L.hook_resid_post; see models/hooks.ts cachedBlocks) do not depend on
+// the vector, so each batch's prefix runs once and every evaluation afterwards runs only the blocks from the
+// hook on and the head. The cached activations stay where the prefix left them (on the GPU under WebGPU: no
+// read-back, no re-upload per point), and for KL the unsteered final hidden states are cached too, so a point
+// runs the steered blocks only.
 
 import type { TensorData } from '../../engine/ir';
 import { CompiledGraph, type Feed } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
+import type { HookPoint } from '../../models/hooks';
 import { buildPrefixGraph, buildSteerGraph } from '../../models/steer_graph';
 import { collate, type Batch } from '../data/batch';
 import type { TokenizedRow } from '../data/tokenize';
@@ -38,17 +40,18 @@ function weightedMean(parts: { value: number; weight: number }[]): number {
 
 abstract class CachedEvaluator {
   protected batches: CachedBatch[] = [];
+  protected prefix: CompiledGraph | undefined;
   protected constructor(
     readonly model: LoadedModel,
     readonly layer: number,
     protected readonly graph: CompiledGraph,
   ) {}
 
-  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal) {
+  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal, hook?: HookPoint) {
     if (!rows.length) throw new Error('no rows to evaluate');
     const chatFinal = !withLabels;
     const outNames = chatFinal ? ['hidden', 'chat_final'] : ['hidden'];
-    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer, { chatFinal }).graph, model.store, { gpuOutputs: outNames });
+    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer, hook, { chatFinal }).graph, model.store, { gpuOutputs: outNames });
     const out: CachedBatch[] = [];
     try {
       for (let i = 0; i < rows.length; i += batchSize) {
@@ -62,11 +65,11 @@ abstract class CachedEvaluator {
       }
     } catch (e) {
       for (const b of out) Object.values(b.cached).forEach(disposeGpu);
-      throw e;
-    } finally {
       await prefix.release();
+      throw e;
     }
-    return out;
+    // GPU outputs belong to the session that made them: it is released after them (release())
+    return { batches: out, prefix };
   }
 
   /** the longest padded batch, for the heads' chunk bounds */
@@ -88,18 +91,20 @@ abstract class CachedEvaluator {
   async release(): Promise<void> {
     for (const b of this.batches) Object.values(b.cached).forEach(disposeGpu);
     this.batches = [];
+    await this.prefix?.release();
+    this.prefix = undefined;
     await this.graph.release();
   }
 }
 
 /** Mean SFT loss (CE over label tokens) of fixed rows as a function of the EFFECTIVE vector α·v. */
 export class LossEvaluator extends CachedEvaluator {
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal } = {}): Promise<LossEvaluator> {
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; hook?: HookPoint } = {}): Promise<LossEvaluator> {
     const bs = opts.batchSize ?? 8;
-    const g = buildSteerGraph(model, { layer, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new LossEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal);
+    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal, opts.hook));
     return e;
   }
 
@@ -111,12 +116,12 @@ export class LossEvaluator extends CachedEvaluator {
 /** Mean per-token KL(p_chat ‖ p_steered) over the real tokens of fixed rows, for an EFFECTIVE vector. */
 export class KlEvaluator extends CachedEvaluator {
   /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact) */
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64' } = {}): Promise<KlEvaluator> {
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64'; hook?: HookPoint } = {}): Promise<KlEvaluator> {
     const bs = opts.batchSize ?? 4;
-    const g = buildSteerGraph(model, { layer, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: opts.precision, klRows: CachedEvaluator.maxRows(rows, bs) });
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: opts.precision, klRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
-    e.batches = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal);
+    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal, opts.hook));
     return e;
   }
 

@@ -4,7 +4,7 @@
 // the same functions, so a slider lands exactly on the plotted curve.
 
 import { Rng, deriveSeed, randomUnitVector } from '../rng';
-import { norm } from '../feeds';
+import { vectorNorm as norm } from '../vectors/norm';
 
 /** What the sweeps evaluate: the vector evaluators (evaluator.ts) and the adapter ones (adapters/evaluator.ts). */
 export interface LossEvaluator {

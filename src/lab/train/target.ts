@@ -6,7 +6,9 @@ import type { TensorData } from '../../engine/ir';
 import type { Graph } from '../../engine/ir';
 import type { LoadedModel } from '../../models/model';
 import { buildSteerGraph } from '../../models/steer_graph';
-import { f32, norm, scalar } from '../feeds';
+import type { HookPoint } from '../../models/hooks';
+import { f32, scalar } from '../feeds';
+import { vectorNorm } from '../vectors/norm';
 
 export interface TrainTarget {
   /** number of trained parameters */
@@ -25,15 +27,15 @@ export interface TrainTarget {
   shownNorm(theta: Float32Array): number;
 }
 
-export function vectorTarget(model: LoadedModel, layer: number, alpha: number): TrainTarget {
+export function vectorTarget(model: LoadedModel, layer: number, alpha: number, hook?: HookPoint): TrainTarget {
   const d = model.config.hiddenSize;
   return {
     size: d,
-    ceGraph: (rows) => buildSteerGraph(model, { layer, ce: true, grads: ['ce'], ceRows: rows }).graph,
-    klGraph: (precision, rows) => buildSteerGraph(model, { layer, ce: false, kl: 'same', grads: ['kl'], klPrecision: precision, klRows: rows }).graph,
+    ceGraph: (rows) => buildSteerGraph(model, { layer, hook, ce: true, grads: ['ce'], ceRows: rows }).graph,
+    klGraph: (precision, rows) => buildSteerGraph(model, { layer, hook, ce: false, kl: 'same', grads: ['kl'], klPrecision: precision, klRows: rows }).graph,
     feeds: (v) => ({ v: f32([d], v), alpha: scalar(alpha) }),
     grad: (out, which) => out[`grad_${which}`]!.data as Float32Array,
     init: () => new Float32Array(d),
-    shownNorm: (v) => alpha * norm(v),
+    shownNorm: (v) => vectorNorm(v, alpha),
   };
 }

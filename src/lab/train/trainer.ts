@@ -6,6 +6,7 @@
 
 import { CompiledGraph } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
+import type { HookPoint } from '../../models/hooks';
 import { collate } from '../data/batch';
 import { epochOrder } from '../data/split';
 import type { TokenizedRow } from '../data/tokenize';
@@ -16,6 +17,8 @@ import { vectorTarget, type TrainTarget } from './target';
 
 export interface TrainConfig {
   layer: number;
+  /** where in block `layer` α·v is added (models/hooks.ts); default 'resid_post' */
+  hook?: HookPoint;
   /** steering scale α (paper: 256); norms shown are ‖α·v‖ */
   alpha: number;
   microBatch: number;
@@ -105,7 +108,7 @@ export class SteeringTrainer {
   ) {}
 
   /** `target`: what is trained (default: the steering vector at cfg.layer, scale cfg.alpha; or adapterTarget) */
-  static async create(model: LoadedModel, cfg: TrainConfig, data: { train: TokenizedRow[]; kl?: TokenizedRow[]; padId: number }, target: TrainTarget = vectorTarget(model, cfg.layer, cfg.alpha)): Promise<SteeringTrainer> {
+  static async create(model: LoadedModel, cfg: TrainConfig, data: { train: TokenizedRow[]; kl?: TokenizedRow[]; padId: number }, target: TrainTarget = vectorTarget(model, cfg.layer, cfg.alpha, cfg.hook)): Promise<SteeringTrainer> {
     if (!data.train.length) throw new Error('training set is empty');
     if (cfg.lambdaKl > 0 && !data.kl?.length) throw new Error(`λ = ${cfg.lambdaKl} needs KL data, and the KL set is empty`);
     for (const [k, v] of Object.entries({ microBatch: cfg.microBatch, accumulation: cfg.accumulation, klBatch: cfg.klBatch, checkpointEvery: cfg.checkpointEvery })) {

@@ -264,6 +264,9 @@ export function readGguf(input: Uint8Array, file = 'control vector .gguf'): Pars
 /** One vector as a llama.cpp control vector (direction.<layer> = α·v). `modelHint` is the model_type, e.g. "qwen2". */
 export function vectorToGguf(vec: SteeringVector, modelHint: string): Uint8Array {
   validateVector(vec);
+  if (vec.hook === 'down_proj') {
+    throw new Error(`GGUF control vector: ${vec.name} is added at model.layers.${vec.layer}.mlp.down_proj; llama.cpp adds control vectors to the block output (blocks.${vec.layer}.hook_resid_post), which differs for this model`);
+  }
   const eff = new Float32Array(vec.data.length);
   for (let i = 0; i < eff.length; i++) eff[i] = vec.alpha * vec.data[i]!;
   return writeGguf({

@@ -1,9 +1,10 @@
 // Steering vectors as safetensors: one 1-D tensor named "layers.<L>" (0-based block whose output is steered)
-// holding the RAW parameter v in F32, and string metadata: format, model, layer, alpha, name, created_at,
-// provenance (JSON). The effective vector is alpha·v, as in the paper's code (which saves v and uses α = 256).
+// holding the RAW parameter v in F32, and string metadata: format, model, layer, hook (its full name, e.g.
+// "blocks.12.hook_resid_post", so L vs L + 1 cannot be confused), alpha, name, created_at, provenance (JSON). The effective vector is alpha·v, as in the paper's code (which saves v and uses α = 256).
 // The file format itself is read and written by src/models/safetensors.ts.
 
 import { parseSafetensorsHeader, readSafetensorsRaw, writeSafetensors } from '../../models/safetensors';
+import { hookName, parseHookName } from '../../models/hooks';
 import type { SteeringVector } from './vector';
 import { validateVector } from './vector';
 
@@ -15,6 +16,7 @@ export function vectorToSafetensors(vec: SteeringVector): Uint8Array {
     format: VECTOR_FORMAT,
     model: vec.modelId,
     layer: String(vec.layer),
+    hook: hookName(vec.layer, vec.hook),
     alpha: String(vec.alpha),
     name: vec.name,
     created_at: vec.createdAt,
@@ -43,6 +45,13 @@ export function vectorFromSafetensors(
   const layerS = m.layer ?? (defaults.layer !== undefined ? String(defaults.layer) : /^layers\.(\d+)$/.exec(tname)?.[1]);
   if (layerS === undefined) throw new Error(`${file}: metadata field "layer" is missing`);
   if (!/^\d+$/.test(layerS)) throw new Error(`${file}: metadata field "layer" must be a non-negative integer, got ${JSON.stringify(layerS)}`);
+  let hook: SteeringVector['hook'];
+  if (m.hook !== undefined) {
+    const h = parseHookName(m.hook);
+    if (!h) throw new Error(`${file}: metadata field "hook" must be blocks.<L>.hook_resid_post or model.layers.<L>.mlp.down_proj, got ${JSON.stringify(m.hook)}`);
+    if (h.layer !== Number(layerS)) throw new Error(`${file}: metadata "hook" ${m.hook} names layer ${h.layer} but "layer" is ${layerS}`);
+    if (h.point !== 'resid_post') hook = h.point;
+  }
   const alphaS = m.alpha ?? (defaults.alpha !== undefined ? String(defaults.alpha) : undefined);
   if (alphaS === undefined) throw new Error(`${file}: metadata field "alpha" is missing`);
   const alpha = Number(alphaS);
@@ -59,6 +68,7 @@ export function vectorFromSafetensors(
     name: m.name ?? defaults.name ?? tname,
     modelId,
     layer: Number(layerS),
+    ...(hook ? { hook } : {}),
     alpha,
     data: Float32Array.from(readSafetensorsRaw(bytes, file).get(tname)!.data as Float32Array),
     createdAt: m.created_at ?? new Date().toISOString(),

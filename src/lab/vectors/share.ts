@@ -1,5 +1,6 @@
 // Share links: a steering vector packed into a URL fragment, so it never reaches a server.
-//   #v=1&model=<id>&layer=<L>&alpha=<α>&name=<name>&d=<dim>&f16=<base64url of the f16 bits of α·v>
+//   #v=1&model=<id>&layer=<L>[&hook=down_proj]&alpha=<α>&name=<name>&d=<dim>&f16=<base64url of the f16 bits of α·v>
+// (hook is absent for the default blocks.L.hook_resid_post, so older links read the same)
 // The effective vector α·v is what gets quantised (that is the thing whose precision matters when steering);
 // decoding divides by α again. When the f16 form would be longer than SHARE_MAX_CHARS, or α·v has an element
 // outside the f16 range, the link carries int8 codes with one float scale instead:
@@ -7,7 +8,7 @@
 // Every error names the field that was wrong.
 
 import { floatToHalf, halfToFloat } from '../../engine/dtype';
-import { fromBase64Url, toBase64Url } from './base64url';
+import { fromBase64Url, toBase64Url } from './base64';
 import type { SteeringVector } from './vector';
 import { effectiveVector, validateVector } from './vector';
 
@@ -24,7 +25,7 @@ export function encodeShareFragment(vec: SteeringVector, opts: { encoding?: Shar
   const eff = effectiveVector(vec);
   const head =
     `#v=${SHARE_VERSION}&model=${encodeURIComponent(vec.modelId)}&layer=${vec.layer}` +
-    `&alpha=${String(vec.alpha)}&name=${encodeURIComponent(vec.name)}&d=${eff.length}`;
+    `${vec.hook === 'down_proj' ? '&hook=down_proj' : ''}&alpha=${String(vec.alpha)}&name=${encodeURIComponent(vec.name)}&d=${eff.length}`;
   const fitsF16 = eff.every((x) => Math.abs(x) <= F16_MAX);
   if (opts.encoding !== 'q8') {
     if (opts.encoding === 'f16' && !fitsF16) throw new Error('steering vector: α·v has elements beyond the f16 range (±65504)');
@@ -68,6 +69,8 @@ export function decodeShareFragment(hash: string): SteeringVector {
   const layerS = field('layer');
   if (!/^\d+$/.test(layerS)) throw new Error(`share link: layer must be a non-negative integer, got ${JSON.stringify(layerS)}`);
   const layer = Number(layerS);
+  const hookS = p.get('hook');
+  if (hookS !== null && hookS !== 'resid_post' && hookS !== 'down_proj') throw new Error(`share link: hook must be resid_post or down_proj, got ${JSON.stringify(hookS)}`);
   const alphaS = field('alpha');
   const alpha = Number(alphaS);
   if (!Number.isFinite(alpha) || alpha === 0) throw new Error(`share link: alpha must be a finite non-zero number, got ${JSON.stringify(alphaS)}`);
@@ -101,6 +104,7 @@ export function decodeShareFragment(hash: string): SteeringVector {
     name: name || 'shared vector',
     modelId,
     layer,
+    ...(hookS === 'down_proj' ? { hook: 'down_proj' as const } : {}),
     alpha,
     data,
     createdAt: new Date().toISOString(),

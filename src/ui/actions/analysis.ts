@@ -3,7 +3,7 @@
 
 import { notify, useLab } from '../store/store';
 import type { RunSlot } from '../store/types';
-import { byLayer, studyVectors, type StudyVector } from '../lib/study';
+import { byHook, studyVectors, type StudyVector } from '../lib/study';
 import { isCancelled, track } from './jobs';
 
 function need(list: StudyVector[]): boolean {
@@ -21,8 +21,8 @@ export async function runEfficiency(rows: number, extraNorms: number[] = []): Pr
   if (!need(list)) return;
   useLab.setState((s) => ({ efficiency: { ...s.efficiency, rows, curves: {}, probes: {} } }));
   try {
-    for (const [layer, vs] of byLayer(list)) {
-      const res = await track('efficiency', 'Efficiency sweep', 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), norms: extraNorms, rows, layer }, {
+    for (const [{ layer, hook }, vs] of byHook(list)) {
+      const res = await track('efficiency', 'Efficiency sweep', 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), norms: extraNorms, rows, layer, hook }, {
         view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: ‖αv‖ ${p.point.norm.toFixed(2)} → loss ${p.point.loss.toFixed(4)}` }),
         onProgress: (p) =>
           useLab.setState((s) => {
@@ -43,8 +43,8 @@ export async function probeEfficiency(norm: number): Promise<void> {
   const list = studyVectors(useLab.getState());
   if (!need(list)) return;
   const rows = useLab.getState().efficiency.rows;
-  for (const [layer, vs] of byLayer(list)) {
-    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), scales: [], norms: [norm], rows, layer }, {
+  for (const [{ layer, hook }, vs] of byHook(list)) {
+    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), scales: [], norms: [norm], rows, layer, hook }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: loss ${p.point.loss.toFixed(4)}` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -61,8 +61,8 @@ export async function runStability(rows: number, seeds: number): Promise<void> {
   if (!need(list)) return;
   useLab.setState((s) => ({ stability: { ...s.stability, rows, seeds, curves: {}, probes: {} } }));
   try {
-    for (const [layer, vs] of byLayer(list)) {
-      const res = await track('stability', 'Stability sweep', 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), seeds, rows, layer, seed: 0 }, {
+    for (const [{ layer, hook }, vs] of byHook(list)) {
+      const res = await track('stability', 'Stability sweep', 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), seeds, rows, layer, hook, seed: 0 }, {
         view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: ε ${p.point.eps} → +${p.point.mean.toFixed(1)} % ± ${p.point.sd.toFixed(1)}` }),
         onProgress: (p) =>
           useLab.setState((s) => {
@@ -81,8 +81,8 @@ export async function probeStability(eps: number): Promise<void> {
   const list = studyVectors(useLab.getState());
   if (!need(list)) return;
   const { rows, seeds } = useLab.getState().stability;
-  for (const [layer, vs] of byLayer(list)) {
-    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), eps: [eps], seeds, rows, layer, seed: 0 }, {
+  for (const [{ layer, hook }, vs] of byHook(list)) {
+    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), eps: [eps], seeds, rows, layer, hook, seed: 0 }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: +${p.point.mean.toFixed(1)} %` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -118,8 +118,8 @@ export async function runFinewebKl(opts: { points: number; randomSeeds: number; 
   const norms = normGrid(Math.max(...list.map((v) => v.norm)), opts.points);
   useLab.setState((s) => ({ pretrain: { ...s.pretrain, curves: {} } }));
   try {
-    const groups = [...byLayer(list)];
-    for (const [i, [layer, vs]] of groups.entries()) {
+    const groups = byHook(list);
+    for (const [i, [{ layer, hook }, vs]] of groups.entries()) {
       const res = await track('fineweb-kl', 'KL on pre-training text', 'finewebKl', {
         vectors: asRecord(vs), adapters: adaptersOf(vs),
         norms,
@@ -127,6 +127,7 @@ export async function runFinewebKl(opts: { points: number; randomSeeds: number; 
         randomSeeds: i === 0 ? Array.from({ length: opts.randomSeeds }, (_, k) => k) : [],
         maxTokens: opts.maxTokens,
         layer,
+        hook,
       }, {
         view: (p) => ({ fraction: p.done / p.total, detail: `${p.name}: ‖αv‖ ${p.point.norm.toFixed(2)} → KL ${p.point.kl.toExponential(2)}` }),
         onProgress: (p) =>

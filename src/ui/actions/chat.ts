@@ -5,12 +5,14 @@ import { misalignmentRate, type MisalignmentRate } from '../../lab/judge';
 import type { AdapterInput, JobRequest } from '../../worker/protocol';
 import { useChat, type EmItem } from '../store/chat';
 import { notify, useLab } from '../store/store';
+import type { HookPoint } from '../../models/hooks';
 import { errorText, isCancelled, lab, track } from './jobs';
 
 export interface ChatVector {
   data: Float32Array;
   alpha: number;
   layer: number;
+  hook?: HookPoint;
   label: string;
   /** a LoRA adapter answers instead of a vector */
   adapter?: AdapterInput;
@@ -37,7 +39,7 @@ export async function loadQuestions(): Promise<void> {
 function request(question: string, vector: ChatVector | undefined, g: GenSettings, samples: number): JobRequest<'generate'> {
   return {
     messages: [{ role: 'user', content: question }],
-    vector: vector && !vector.adapter ? { data: vector.data, alpha: vector.alpha, layer: vector.layer } : undefined,
+    vector: vector && !vector.adapter ? { data: vector.data, alpha: vector.alpha, layer: vector.layer, hook: vector.hook } : undefined,
     adapter: vector?.adapter,
     strength: g.strength,
     maxNewTokens: g.maxNewTokens,

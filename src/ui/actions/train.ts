@@ -20,10 +20,12 @@ export function setTrainForm(patch: Partial<TrainForm>): void {
   saveSetting('trainForm', useLab.getState().trainForm);
 }
 
-function settingsFor(slot: RunSlot, f: TrainForm, layer: number, numLayers: number): TrainSettings {
+/** `hookPoints`: the loaded model's; a down_proj choice left in the form from a Gemma model does not apply to others */
+function settingsFor(slot: RunSlot, f: TrainForm, layer: number, numLayers: number, hookPoints: string[]): TrainSettings {
   return {
     ...(f.adapterPreset ? { adapter: presetShape(f.adapterPreset, { numLayers }, layer) } : {}),
     layer,
+    ...(f.hook === 'down_proj' && hookPoints.includes('down_proj') ? { hook: f.hook } : {}),
     alpha: f.alpha,
     lr: f.lr,
     microBatch: f.microBatch,
@@ -85,6 +87,7 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
         name: `${r.id === 'removeKl' ? 'narrow→no-KL' : r.id} · ${done.dataLabel}`,
         modelId: done.modelRepo,
         layer: s.layer,
+        ...(s.hook === 'down_proj' ? { hook: s.hook } : {}),
         alpha: s.alpha,
         data: res.state.v,
         provenance: { source: 'trained', run: r.id, data: done.dataLabel, kl: done.klLabel, settings: s, steps: res.state.step, initFrom: done.initFrom },
@@ -129,7 +132,7 @@ export async function startRun(slot: RunSlot): Promise<void> {
     dModel: info.dModel,
     dataLabel: useLab.getState().data.train.label ?? 'training data',
     klLabel: slot === 'narrow' ? useLab.getState().data.kl.label : undefined,
-    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer, info.layers),
+    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer, info.layers, info.hookPoints ?? []),
     initFrom: slot === 'removeKl' ? 'narrow' : undefined,
     status: 'queued',
     history: [],

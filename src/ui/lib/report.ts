@@ -3,26 +3,14 @@
 // or a report (its runs' final vectors go into the library).
 
 import { isDatasetPresetId } from '../../lab/data/presets';
+import { hookName } from '../../models/hooks';
+import { vectorNorm } from '../../lab/vectors/norm';
 import { parsePlan, type Plan } from '../../lab/plan/schema';
-import type { Report, RunReport } from '../../lab/plan/run';
-import { fromBase64Url } from '../../lab/vectors/base64url';
+import type { Report, RunReport } from '../../lab/plan/report';
+import { float32ToBase64, fromAnyBase64 } from '../../lab/vectors/base64';
 import type { SteeringVector } from '../../lab/vectors/vector';
 import type { LabState } from '../store/store';
 import type { RunSlot } from '../store/types';
-
-/** Standard padded base64 of a float32 vector, as the lab's reports store it (src/lab/plan/run.ts; not imported
- *  from there because that module brings the engine into the page). */
-function base64Vector(v: Float32Array): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-/** Reports carry standard base64; older ones base64url. Both decode here. */
-function decodeVector(s: string, field: string): Uint8Array {
-  return fromBase64Url(s.replace(/\+/g, '-').replace(/\//g, '_'), field);
-}
 
 const PLAN_RUN_NAMES: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow_remove_kl' };
 
@@ -36,6 +24,7 @@ export function planFromState(s: LabState): Plan {
     model: repo,
     ...(s.sources.hubUrl && s.sources.hubUrl !== 'https://huggingface.co' ? { hub_base_url: s.sources.hubUrl } : {}),
     layer: f.layer ?? s.model.info?.defaultLayer ?? 0,
+    ...(f.hook === 'down_proj' && s.model.info?.hookPoints?.includes('down_proj') ? { hook: 'down_proj' } : {}),
     alpha: f.alpha,
     seed: f.seed,
     train: {
@@ -73,7 +62,7 @@ function runReport(s: LabState, slot: RunSlot): RunReport | null {
   const ad = r.settings.adapter;
   // adapters report ‖θ‖, vectors ‖αv‖
   const a = ad ? 1 : r.settings.alpha;
-  const norm = (v: Float32Array) => a * Math.sqrt(v.reduce((x, y) => x + y * y, 0));
+  const norm = (v: Float32Array) => vectorNorm(v, a);
   const last = r.state.history.at(-1);
   const v = r.state.v;
   return {
@@ -83,7 +72,7 @@ function runReport(s: LabState, slot: RunSlot): RunReport | null {
     ce: last?.ce ?? NaN,
     kl: last?.kl ?? NaN,
     checkpoint_norms: r.state.checkpoints.map((c) => ({ step: c.step, norm: norm(c.v) })),
-    final_vector: base64Vector(v),
+    final_vector: float32ToBase64(v),
     final_norm: norm(v),
     ...(ad ? { adapter: { ...ad, params: v.length, description: `rank ${ad.rank} LoRA, ${ad.keys.length} modules` } } : {}),
   };
@@ -101,7 +90,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
   const report: Report = {
     plan,
     versions,
-    model: { id: plan.model, format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '' },
+    model: { id: plan.model, format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '', hook: hookName(plan.layer, plan.hook) },
     runs,
     seconds: 0,
   };
@@ -142,10 +131,10 @@ export function parseLabJson(text: string, file: string): JsonImport {
       // an adapter run's final_vector is θ, not a steering vector: it does not go into the vector library
       if ((r as { adapter?: unknown }).adapter) continue;
       if (typeof r?.final_vector !== 'string') throw new Error(`${file}: runs.${name}.final_vector is missing`);
-      const bytes = decodeVector(r.final_vector, `${file}: runs.${name}.final_vector`);
+      const bytes = fromAnyBase64(r.final_vector, `${file}: runs.${name}.final_vector`);
       if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} bytes, not a float32 vector`);
       const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });
+      vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, ...(plan.hook === 'down_proj' ? { hook: plan.hook } : {}), alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });
     }
     if (!vectors.length) throw new Error(`${file}: the report has no steering-vector runs (adapter runs are exported as PEFT files, not imported from reports)`);
     return { kind: 'report', plan, vectors };
@@ -161,6 +150,7 @@ export function formsFromPlan(plan: Plan) {
     model: plan.model,
     train: {
       layer: plan.layer,
+      hook: plan.hook,
       alpha: plan.alpha,
       seed: plan.seed,
       lr: plan.train.lr,

@@ -2,6 +2,8 @@
 // model, plus library vectors the user ticked. Each comes as its effective vector α·v with a stable name and
 // colour, so every chart uses the same legend.
 
+import { hookName, type HookPoint } from '../../models/hooks';
+import { vectorNorm } from '../../lab/vectors/norm';
 import { effectiveVector } from '../../lab/vectors/vector';
 import { useMemo } from 'react';
 import { useLab, type LabState } from '../store/store';
@@ -12,6 +14,8 @@ export interface StudyVector {
   key: string;
   label: string;
   layer: number;
+  /** absent: blocks.L.hook_resid_post */
+  hook?: HookPoint;
   effective: Float32Array;
   norm: number;
   color: string;
@@ -24,11 +28,6 @@ export const RUN_COLORS: Record<RunSlot, string> = { general: '#d9480f', narrow:
 const OTHER_COLORS = ['#2b8a3e', '#c2255c', '#e67700', '#0c8599', '#5f3dc4', '#495057'];
 export const RANDOM_COLOR = '#868e96';
 
-function norm(v: Float32Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s);
-}
 
 export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'> & Partial<Pick<LabState, 'adapters'>>): StudyVector[] {
   const d = s.model.info?.dModel;
@@ -39,18 +38,18 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
     const v = r?.state?.v;
     if (!r || !v || r.modelRepo !== s.model.info?.repo) continue;
     if (r.settings.adapter) {
-      out.push({ key: slot, label: `${RUN_SHORT[slot]} (LoRA r${r.settings.adapter.rank})`, layer: r.settings.layer, effective: v, norm: norm(v), color: RUN_COLORS[slot], adapter: { shape: r.settings.adapter, data: v } });
+      out.push({ key: slot, label: `${RUN_SHORT[slot]} (LoRA r${r.settings.adapter.rank})`, layer: r.settings.layer, effective: v, norm: vectorNorm(v), color: RUN_COLORS[slot], adapter: { shape: r.settings.adapter, data: v } });
       continue;
     }
     if (v.length !== d) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
-    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, effective: eff, norm: norm(eff), color: RUN_COLORS[slot] });
+    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, hook: r.settings.hook, effective: eff, norm: vectorNorm(eff), color: RUN_COLORS[slot] });
   }
   let c = 0;
   for (const id of s.studyIds) {
     const v = s.vectors.find((x) => x.id === id);
     if (!v || v.data.length !== d) continue;
-    out.push({ key: v.id, label: v.name, layer: v.layer, effective: effectiveVector(v), norm: v.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]! });
+    out.push({ key: v.id, label: v.name, layer: v.layer, hook: v.hook, effective: effectiveVector(v), norm: v.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]! });
   }
   // ticked library adapters of the loaded model, evaluated as θ
   for (const id of s.studyIds) {
@@ -72,11 +71,16 @@ export function labelOf(list: StudyVector[], key: string): string {
   return list.find((v) => v.key === key)?.label ?? key;
 }
 
-/** Vectors grouped by steering layer: each analysis job runs at one layer. */
-export function byLayer(list: StudyVector[]): Map<number, StudyVector[]> {
-  const m = new Map<number, StudyVector[]>();
-  for (const v of list) m.set(v.layer, [...(m.get(v.layer) ?? []), v]);
-  return m;
+/** Vectors grouped by hook (layer and point): each analysis job runs at one hook. */
+export function byHook(list: StudyVector[]): [{ layer: number; hook?: HookPoint }, StudyVector[]][] {
+  const m = new Map<string, [{ layer: number; hook?: HookPoint }, StudyVector[]]>();
+  for (const v of list) {
+    const key = hookName(v.layer, v.hook);
+    const g = m.get(key) ?? [{ layer: v.layer, ...(v.hook && v.hook !== 'resid_post' ? { hook: v.hook } : {}) }, []];
+    g[1].push(v);
+    m.set(key, g);
+  }
+  return [...m.values()];
 }
 
 /** studyVectors for components, recomputed only when its inputs change. */

@@ -5,6 +5,7 @@
 import { useEffect, useMemo } from 'react';
 import { useSticky } from '../lib/sticky';
 import { useShallow } from 'zustand/react/shallow';
+import { hookName } from '../../models/hooks';
 import { ask, emRates, generateEm, judgeEm, labelEm, loadQuestions, type ChatVector, type GenSettings } from '../actions/chat';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart } from '../components/Chart';
@@ -25,8 +26,8 @@ function useVectorOptions(): ChatVector[] {
   const adapters = useLab(useShallow((s) => s.adapters.filter((a) => a.modelId === repo && !runVectors.includes(a.id))));
   return useMemo(
     () => [
-      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, label: `run: ${v.label}`, adapter: v.adapter })),
-      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, label: v.name })),
+      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, hook: v.hook, label: `run: ${v.label}`, adapter: v.adapter })),
+      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, hook: v.hook, label: v.name })),
       ...adapters.map((a) => {
         const { data, ...shape } = a.adapter;
         return { data, alpha: 1, layer: 0, label: `LoRA: ${a.name}`, adapter: { shape, data } };
@@ -84,7 +85,7 @@ export function ChatPanel() {
                 {options.length === 0 ? <option>no vector for this model yet</option> : null}
                 {options.map((o, i) => (
                   <option key={i} value={i}>
-                    {o.label} (layer {o.layer})
+                    {o.label} ({hookName(o.layer, o.hook)})
                   </option>
                 ))}
               </select>

@@ -3,6 +3,7 @@
 // those files, share links and the lab's plan/report JSON. Bad files and links leave the library untouched.
 
 import { useState } from 'react';
+import { hookName } from '../../models/hooks';
 import { loadRegistry } from '../../models/registry';
 import { errorText } from '../actions/jobs';
 import { loadModel } from '../actions/model';
@@ -50,7 +51,7 @@ function VectorRow({ v }: { v: StoredVector }) {
       <div className="vector-main">
         <input type="text" className="vector-name" value={name} aria-label="name" onChange={(e) => setName(e.target.value)} onBlur={() => name !== v.name && void renameVector(v.id, name)} />
         <div className="vector-meta">
-          <code>{v.modelId}</code> · layer {v.layer} · α {fmt(v.alpha, 0)} · ‖αv‖ <strong data-testid="vector-norm">{fmt(v.norm, 4)}</strong> · d {v.data.length}
+          <code>{v.modelId}</code> · <code>{hookName(v.layer, v.hook)}</code> · α {fmt(v.alpha, 0)} · ‖αv‖ <strong data-testid="vector-norm">{fmt(v.norm, 4)}</strong> · d {v.data.length}
         </div>
         <div className="muted">
           {v.how} · {new Date(v.createdAt).toLocaleString()}

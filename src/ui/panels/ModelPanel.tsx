@@ -3,6 +3,7 @@
 // d_model, dtype and memory.
 
 import { useEffect, useState } from 'react';
+import { hookName } from '../../models/hooks';
 import { loadRegistry } from '../../models/registry';
 import { lab } from '../actions/jobs';
 import { hubToken, loadModel, setHubToken } from '../actions/model';
@@ -74,13 +75,15 @@ function ModelInfoCard() {
           ['Weights held as', info.weightsDtype],
           ['Memory', formatBytes(info.weightBytes)],
           ['Read', formatBytes(info.bytesRead)],
-          ['Default steering layer', info.defaultLayer],
+          ['Default steering hook', <code key="hook">{hookName(info.defaultLayer)}</code>],
           ['Loaded in', formatDuration(info.seconds)],
         ]}
       />
       <p className="muted">
-        Steering at layer L adds the vector to the output of decoder block L (0-based), at every position. The default is the middle
-        of the network, the paper's relative depth (layer 24 of 48 in Qwen2.5-14B).
+        Steering at layer L adds the vector at <code>blocks.L.hook_resid_post</code> (TransformerLens' name): the residual stream after
+        decoder block L (0-based, Hugging Face's <code>hidden_states[L+1]</code>), at every position. The default is the middle of the
+        network, the paper's relative depth (layer 24 of 48 in Qwen2.5-14B). The paper hooks <code>mlp.down_proj</code>'s output, which is
+        the same point for Qwen and Llama; Gemma 2/3 normalise the MLP output before the residual add, so there the two differ.
       </p>
     </Card>
   );

@@ -1,6 +1,7 @@
 // Which vectors an analysis compares: the runs of the loaded model (always), plus library vectors the user ticks.
 
 import { useShallow } from 'zustand/react/shallow';
+import { hookName } from '../../models/hooks';
 import { Card } from '../components/Card';
 import { Check } from '../components/Field';
 import { fmt } from '../lib/format';
@@ -23,7 +24,7 @@ export function StudyVectors() {
         {list.map((v) => (
           <li key={v.key}>
             <span className="swatch" style={{ background: v.color }} />
-            {v.label} <span className="muted">{v.adapter ? `LoRA · ‖θ‖ ${fmt(v.norm, 2)}` : `layer ${v.layer} · ‖αv‖ ${fmt(v.norm, 2)}`}</span>
+            {v.label} <span className="muted">{v.adapter ? `LoRA · ‖θ‖ ${fmt(v.norm, 2)}` : `${hookName(v.layer, v.hook)} · ‖αv‖ ${fmt(v.norm, 2)}`}</span>
           </li>
         ))}
       </ul>
@@ -37,7 +38,7 @@ export function StudyVectors() {
               onChange={(on) => useLab.setState((s) => ({ studyIds: on ? [...s.studyIds, v.id] : s.studyIds.filter((x) => x !== v.id) }))}
               label={
                 <>
-                  {v.name} <span className="muted">layer {v.layer} · ‖αv‖ {fmt(v.norm, 2)}</span>
+                  {v.name} <span className="muted">{hookName(v.layer, v.hook)} · ‖αv‖ {fmt(v.norm, 2)}</span>
                 </>
               }
             />

@@ -14,7 +14,7 @@ export function TrainPanel() {
         title="Train"
         lead={
           <>
-            A steering vector v is trained by gradient descent: α·v is added to the residual stream after one layer, and v moves to make the
+            A steering vector v is trained by gradient descent: α·v is added to the residual stream after one block (<code>blocks.L.hook_resid_post</code>), and v moves to make the
             training answers likely. The <em>general</em> vector does only that; the <em>narrow</em> one also pays for changing the model on
             other topics.
           </>

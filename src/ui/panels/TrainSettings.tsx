@@ -2,6 +2,7 @@
 // batch 16, 2 epochs, a checkpoint every 5 steps) and the narrow run's λ, with the paper's sweep translated to
 // a per-token KL.
 
+import { hookName, type HookPoint } from '../../models/hooks';
 import { setTrainForm } from '../actions/train';
 import { Card } from '../components/Card';
 import { Field, NumberInput } from '../components/Field';
@@ -32,9 +33,20 @@ export function TrainSettingsCard() {
             ))}
           </select>
         </Field>
-        <Field label="Layer" hint={info ? `0 … ${info.layers - 1}` : undefined}>
+        <Field label="Layer" hint={f.layer !== null && f.layer !== undefined ? `${hookName(f.layer, info?.hookPoints?.includes(f.hook ?? 'resid_post') ? f.hook : undefined)}${info ? ` · 0 … ${info.layers - 1}` : ''}` : info ? `0 … ${info.layers - 1}` : undefined}>
           <NumberInput value={f.layer} integer min={0} max={info ? info.layers - 1 : undefined} onChange={(v) => v !== null && setTrainForm({ layer: v })} testId="train-layer" />
         </Field>
+        {info && info.hookPoints?.length > 1 ? (
+          <Field label="Hook point" hint="Gemma normalises the MLP output before the residual add, so the paper's mlp.down_proj hook is a different point here">
+            <select value={f.hook ?? 'resid_post'} onChange={(e) => setTrainForm({ hook: e.target.value as HookPoint })} data-testid="train-hook">
+              {info.hookPoints.map((p) => (
+                <option key={p} value={p}>
+                  {hookName(f.layer ?? info.defaultLayer, p)}
+                </option>
+              ))}
+            </select>
+          </Field>
+        ) : null}
         <Field label="α (scale of v)">
           <NumberInput value={f.alpha} min={0} onChange={(v) => v !== null && setTrainForm({ alpha: v })} />
         </Field>

@@ -23,4 +23,3 @@ export async function listRuns(): Promise<RunRecord[]> {
 
 export const putRun = (r: RunRecord) => set(r.id, r, runsDb());
 export const getRun = (id: string) => get<RunRecord>(id, runsDb());
-export const deleteRun = (id: string) => del(id, runsDb());

@@ -4,7 +4,7 @@
 import { sampleWithoutReplacement } from '../../lab/data';
 import { AdapterKlEvaluator, AdapterLossEvaluator } from '../../lab/adapters/evaluator';
 import { loraLayout, type AdapterShape } from '../../lab/adapters/lora';
-import { documentRows } from '../../lab/plan/run';
+import { documentRows } from '../../lab/data/documents';
 import type { AdapterInput } from '../protocol';
 import type { WorkerSession } from '../session';
 

@@ -3,7 +3,7 @@
 
 import { createStore, get, set } from 'idb-keyval';
 import { cachedSource, hubRowsSource, parquetSource, type ShardStore } from '../../lab/fineweb';
-import { documentRows } from '../../lab/plan/run';
+import { documentRows } from '../../lab/data/documents';
 import { KlEvaluator } from '../../lab/sweeps/evaluator';
 import { finewebKlSweep } from '../../lab/sweeps/sweeps';
 import { adapterKlEvaluator, checkAdapters } from './adapter_evaluators';
@@ -53,8 +53,8 @@ export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
   if (!docs.length) throw new Error('no FineWeb documents yet: fetch them first');
   ctx.phase('caching activations of the documents');
   const vectorCurves = Object.keys(req.vectors).length > 0;
-  const ev = !vectorCurves ? undefined : await ctx.session.derive(`kl|${req.layer}|${docs.length}|${req.maxTokens}`, () =>
-    KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal }),
+  const ev = !vectorCurves ? undefined : await ctx.session.derive(`kl|${req.layer}|${req.hook ?? 'resid_post'}|${docs.length}|${req.maxTokens}`, () =>
+    KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal, hook: req.hook }),
   );
   const adapters = checkAdapters(ctx.session, req.adapters);
   // random vectors are the baseline of vectors: without vectors, only the adapters' shape-matched random adapters

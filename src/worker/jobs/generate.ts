@@ -24,7 +24,10 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
     for (const e of entries) for (let i = e.bOff; i < e.bOff + e.N * ad.shape.rank; i++) theta[i]! *= req.strength;
     lora = loraFeeds(model.config, ad.shape, theta);
   }
-  const gen = await ctx.session.derive(ad ? `gen|lora:${ad.shape.rank}:${ad.shape.alpha}:${ad.shape.keys.join(',')}` : `gen|${layer}`, () => Generator.create(model, layer, ad ? loraSpec(ad.shape) : undefined));
+  const gen = await ctx.session.derive(
+    ad ? `gen|lora:${ad.shape.rank}:${ad.shape.alpha}:${ad.shape.keys.join(',')}` : `gen|${layer}|${v?.hook ?? 'resid_post'}`,
+    () => Generator.create(model, layer, ad ? undefined : v?.hook, ad ? loraSpec(ad.shape) : undefined),
+  );
   ctx.phase('prompt');
   if (!tok.hasChatTemplate) throw new Error('this tokenizer has no chat template, so the model cannot be chatted with');
   const prompt = tok.applyChatTemplate(req.messages, { addGenerationPrompt: true });

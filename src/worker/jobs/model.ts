@@ -1,6 +1,7 @@
 // Loads a Hub repository's model and tokenizer into the worker. Files come through the caching fetch, so the
 // second load (and a reload without network) reads them from this browser.
 
+import { hookPointsFor } from '../../models/hooks';
 import { LoadedModel } from '../../models/model';
 import { loadModel } from '../../models/load';
 import { hubSource } from '../../models/file_source';
@@ -47,6 +48,7 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
     bytesRead: files.bytes,
     fromCache: stats.misses === 0 && stats.hits > 0,
     defaultLayer: req.layerHint ?? Math.floor(cfg.numLayers / 2),
+    hookPoints: hookPointsFor(cfg),
     chatTemplate: tok.hasChatTemplate,
     seconds: (performance.now() - t0) / 1000,
   };

@@ -2,6 +2,7 @@
 // rows (SCIENCE.md: 100 rows, seed 42) under many vectors; the evaluator caches the activations below the
 // hook once per (layer, sample size) and is reused by every later sweep and slider point.
 
+import type { HookPoint } from '../../models/hooks';
 import { sampleWithoutReplacement } from '../../lab/data';
 import { LossEvaluator } from '../../lab/sweeps/evaluator';
 import { EFFICIENCY_SCALES, STABILITY_EPS, efficiencySweep, stabilitySweep } from '../../lab/sweeps/sweeps';
@@ -11,11 +12,11 @@ import { adapterEfficiencySweep } from '../../lab/adapters/sweeps';
 import { adapterLossEvaluator, checkAdapters } from './adapter_evaluators';
 import type { JobHandler } from './context';
 
-function lossEvaluator(session: WorkerSession, layer: number, rows: number, signal: AbortSignal): Promise<LossEvaluator> {
+function lossEvaluator(session: WorkerSession, layer: number, rows: number, signal: AbortSignal, hook?: HookPoint): Promise<LossEvaluator> {
   const { model, tok } = session.requireModel();
   const data = session.requireData('train');
-  return session.derive(`loss|${layer}|${rows}`, () =>
-    LossEvaluator.create(model, layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal }),
+  return session.derive(`loss|${layer}|${hook ?? 'resid_post'}|${rows}`, () =>
+    LossEvaluator.create(model, layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal, hook }),
   );
 }
 
@@ -23,7 +24,7 @@ export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
   ctx.phase('caching activations');
   const names = Object.keys(req.vectors);
   // only adapters asked for: no vector evaluator to build
-  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal) : undefined;
+  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook) : undefined;
   const adapters = checkAdapters(ctx.session, req.adapters);
   const scales = req.scales ?? EFFICIENCY_SCALES;
   const total = (names.length + adapters.length) * (scales.length + req.norms.length);
@@ -54,7 +55,7 @@ export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
 export const stabilityJob: JobHandler<'stability'> = async (req, ctx) => {
   ctx.phase('caching activations');
   const names = Object.keys(req.vectors);
-  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal) : undefined;
+  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook) : undefined;
   const adapters = checkAdapters(ctx.session, req.adapters);
   const eps = req.eps ?? STABILITY_EPS;
   const total = (names.length + adapters.length) * eps.length;

@@ -20,6 +20,7 @@ export const trainJob: JobHandler<'train'> = async (req, ctx) => {
     model,
     {
       layer: s.layer,
+      hook: s.hook,
       alpha: s.alpha,
       microBatch: s.microBatch,
       accumulation: s.accumulation,

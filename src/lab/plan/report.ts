@@ -1,0 +1,42 @@
+// The report a study writes (npm run lab, the app's export): what each section of the plan measured. Types only,
+// so the page can read and write reports without importing the runner (and the engine behind it).
+
+import type { Plan } from './schema';
+
+export interface RunReport {
+  lambda_kl: number;
+  init_from?: string;
+  loss_curve: { step: number; loss: number; ce: number; kl: number; norm: number }[];
+  ce: number;
+  kl: number;
+  checkpoint_norms: { step: number; norm: number }[];
+  /** raw v, little-endian float32, standard base64 (RFC 4648 §4, padded); the effective vector is alpha · v */
+  final_vector: string;
+  final_norm: number;
+  /** mean per-token KL(p_chat ‖ p_steered) of the final vector on held KL rows (every run, λ = 0 included) */
+  kl_eval?: number;
+  /** SFT loss of the final vector on the held-out 10 % of the training file (up to 100 rows) */
+  heldout_ce?: number;
+  /** adapter runs: the shape; final_vector then holds θ (PEFT layout, see lab/adapters/lora.ts) and final_norm ‖θ‖ */
+  adapter?: { kind: 'lora'; rank: number; alpha: number; keys: string[]; params: number; /** ‖ΔW‖_F (absent in reports the app writes: the page has no layer shapes) */ delta_w_norm?: number; description: string };
+  /** mixed-data runs: aligned rows added to the training rows */
+  mix?: { data: string[]; ratio: number; train_rows: number; added: number[] };
+}
+
+export interface Report {
+  plan: Plan;
+  versions: Record<string, string>;
+  /** `hook`: where the vectors are added, e.g. "blocks.12.hook_resid_post" (src/models/hooks.ts) */
+  model: { id: string; format: string; layers: number; d_model: number; arch: string; hook?: string };
+  runs: Record<string, RunReport>;
+  /** adapter runs' points also carry delta_w_norm (‖ΔW‖_F, quadratic in the scale) */
+  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number; delta_w_norm?: number }[]>;
+  stability?: Record<string, { eps: number; mean: number; sd: number }[]>;
+  stability_reference?: Record<string, { loss_trained: number; loss_chat: number }>;
+  fineweb?: Record<string, { norm: number; kl: number }[]>;
+  pca?: { explained_variance: number[]; explained_variance_ratio: number[]; coords: Record<string, number[][]> };
+  generate?: Record<string, { id?: string; question: string; samples: string[] }[]>;
+  /** the held-out rows the runs' heldout_ce is measured on, and their loss without steering */
+  heldout?: { rows: number; ce_unsteered: number };
+  seconds: number;
+}
