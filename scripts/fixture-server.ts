@@ -2,6 +2,7 @@
 // served from the shared fixtures so tests and offline demos never touch the network.
 //
 //   GET|HEAD /<owner>/<repo>/resolve/<rev>/<path>     files of a folder mapped to a repo id
+//   GET      /api/models/<owner>/<repo>/tree/<rev>     the Hub's file listing of that folder (recursive, with sizes)
 //            (default: test/<name> → ../shared/reference/<name>, e.g. test/qwen2-hub)
 //   GET|HEAD /datasets/<anything>/<NAME>              ../shared/datasets/<NAME> (jsonl.gz, yaml)
 //   GET      /rows?dataset=HuggingFaceFW/fineweb&config=sample-10BT&split=train&offset=&length=
@@ -257,6 +258,17 @@ export async function startFixtureServer(opts: FixtureServerOptions = {}): Promi
         return sendFile(req, res, file, commit, log);
       }
 
+      const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/[^/]+\/?$/.exec(pathname);
+      if (tree) {
+        const dir = repos[tree[1]!];
+        if (!dir) return fail(404, 'RepoNotFound', `repository ${tree[1]} is not served by the fixture server`);
+        const body = JSON.stringify(listTree(dir));
+        res.setHeader('Content-Type', 'application/json');
+        res.setHeader('Content-Length', Buffer.byteLength(body));
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+
       const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(pathname);
       if (m) {
         const [, repo, , rel] = m;
@@ -289,6 +301,22 @@ export async function startFixtureServer(opts: FixtureServerOptions = {}): Promi
         server.close((e) => (e ? reject(e) : resolve()));
       }),
   };
+}
+
+/** the Hub's tree entries of a folder: files with size (and lfs.size, as the Hub reports for LFS files), recursively */
+function listTree(dir: string, rel = ''): { type: string; path: string; size: number; lfs?: { size: number } }[] {
+  const out: { type: string; path: string; size: number; lfs?: { size: number } }[] = [];
+  for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) {
+      out.push({ type: 'directory', path: p, size: 0 });
+      out.push(...listTree(dir, p));
+    } else if (e.isFile()) {
+      const size = statSync(path.join(dir, p)).size;
+      out.push({ type: 'file', path: p, size, ...(size > 10_000 ? { lfs: { size } } : {}) });
+    }
+  }
+  return out;
 }
 
 function rows(q: URLSearchParams, res: ServerResponse, docs: FinewebDoc[], log: RequestLogEntry): void {

@@ -4,6 +4,8 @@
 import type { ModelConfig } from './config';
 import { parseHfConfig } from './config_parse';
 import { SourceError, type FetchProgress, type FileSource } from './file_source';
+import { decodeModel } from '../engine/onnx/proto';
+import { describeOnnx, type OnnxFacts } from './onnx_layout';
 import { weightsFromOnnx } from './onnx_weights';
 import { readSafetensors } from './safetensors';
 import { weightsFromSafetensors } from './safetensors_weights';
@@ -25,6 +27,8 @@ export interface LoadedFiles {
   format: string;
   /** bytes downloaded or read */
   bytes: number;
+  /** the ONNX file read and what kind of export it is (layout, dtype, external files) */
+  onnx?: { file: string; bytes: number } & OnnxFacts;
 }
 
 export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promise<LoadedFiles> {
@@ -89,8 +93,11 @@ export async function loadModel(src: FileSource, opts: LoadOptions = {}): Promis
     for (const file of candidates) {
       if (!(await has(file))) continue;
       const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
-      const weights = await weightsFromOnnx(config, await get(file), (loc) => get(dir + loc), file);
-      return { config, weights, format: `onnx (${file})`, bytes };
+      const before = bytes;
+      const fileBytes = await get(file);
+      const facts = describeOnnx(decodeModel(fileBytes), file);
+      const weights = await weightsFromOnnx(config, fileBytes, (loc) => get(dir + loc), file);
+      return { config, weights, format: `onnx (${file})`, bytes, onnx: { file, ...facts, bytes: bytes - before } };
     }
     return null;
   };

@@ -15,6 +15,8 @@
 import { ConstantResolver, toFloat32, transpose2d, type ConstValue, type ExternalDataReader } from '../engine/onnx/initializers';
 import { decodeModel, toNum, type OnnxGraph, type OnnxNode } from '../engine/onnx/proto';
 import type { ModelConfig } from './config';
+import { dequantBnb4 } from './bnb4';
+import { refuseUnsupported } from './onnx_layout';
 import { dense, type DenseTensor, type EmbeddingWeight, type LayerWeights, type LinearWeight, type ModelWeights, type Q4Linear } from './weights';
 
 export type { ExternalDataReader };
@@ -25,7 +27,7 @@ const LAYER_NORM_RE =
 /** `/model/norm/Mul_1`, `/m/model/norm/...`: a node in a `norm` scope outside the layers */
 const FINAL_NORM_RE = /^(?!.*layers\.\d+\/)(?:.*\/)?norm\/[^/]*$/;
 const ATTN_PROJ = new Set(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'qkv_proj']);
-const MATMULS = new Set(['MatMul', 'MatMulNBits', 'Gemm']);
+const MATMULS = new Set(['MatMul', 'MatMulNBits', 'Gemm', 'MatMulBnb4']);
 /** ops input_ids may pass through on its way to the embedding lookup (data input 0) */
 const ID_PASSTHROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze', 'Flatten']);
 
@@ -41,7 +43,9 @@ interface ScopeScan {
 }
 
 export async function weightsFromOnnx(cfg: ModelConfig, bytes: Uint8Array, external?: ExternalDataReader, file = 'model.onnx'): Promise<ModelWeights> {
-  const g = decodeModel(bytes).graph;
+  const model = decodeModel(bytes);
+  refuseUnsupported(model, file); // q8 / bnb4 files: say so, instead of "found no q_proj MatMul"
+  const g = model.graph;
   if (!g?.node?.length) throw new Error(`${file} has no graph nodes`);
   const reader = new OnnxGraphReader(g, cfg, file, external);
   const scan = await reader.scanScopes();
@@ -164,6 +168,14 @@ class OnnxGraphReader {
       };
       checkQ4(q, `${file}: ${n.name}`);
       return { w: q, bias: bias ? dense([bias.data.length], toFloat32(bias)) : undefined };
+    }
+    if (n.op_type === 'MatMulBnb4') {
+      // bnb4 files: NF4 / FP4 blocks, dequantised to a dense float32 weight (bnb4.ts)
+      const [packed, absmax] = await Promise.all([resolve(ins[1]), resolve(ins[2])]);
+      if (!packed || !absmax) return null;
+      const K = intAttr(n, 'K', 0);
+      const N = intAttr(n, 'N', 0);
+      return { w: dequantBnb4(packed.data as Uint8Array, toFloat32(absmax), K, N, intAttr(n, 'block_size', 64), intAttr(n, 'quant_type', 1), `${file}: ${n.name}`) };
     }
     if (n.op_type === 'MatMul' || n.op_type === 'Gemm') {
       const w = await resolve(ins[1]);

@@ -3,6 +3,9 @@
 
 import registryJson from '../../models/registry.json';
 import type { Arch } from './config';
+import type { OnnxLayout } from './onnx_layout';
+
+const LAYOUTS: readonly OnnxLayout[] = ['optimum', 'gemma-build', 'genai', 'torch-export'];
 
 export const ARCHES = ['qwen2', 'qwen3', 'llama', 'gemma2', 'gemma3'] as const satisfies readonly Arch[];
 
@@ -16,6 +19,10 @@ export interface WeightsFile {
   approxBytes: number;
   /** 'hub listing': read off the repo's file list; 'estimate': computed from the parameter count */
   sizeSource: 'hub listing' | 'estimate';
+  /** ONNX only: which exporter's layout the file has (see onnx_layout.ts; each has a test fixture) */
+  layout?: OnnxLayout;
+  /** ONNX only: the external-data files beside it (counted in approxBytes) */
+  externalData?: string[];
 }
 
 export interface RegistryModel {
@@ -99,7 +106,17 @@ export function parseRegistry(json: unknown, source = 'models/registry.json'): M
       const approxBytes = posInt(w, 'approxBytes', wat);
       const sizeSource = w.sizeSource;
       if (sizeSource !== 'hub listing' && sizeSource !== 'estimate') fail(`${wat}.sizeSource`, 'must be "hub listing" or "estimate"', sizeSource);
-      return { dtype: str(w, 'dtype', wat), file, approxBytes, sizeSource: sizeSource as WeightsFile['sizeSource'] };
+      const extra: Pick<WeightsFile, 'layout' | 'externalData'> = {};
+      if (w.layout !== undefined) {
+        if (format !== 'onnx' || !(LAYOUTS as readonly unknown[]).includes(w.layout)) fail(`${wat}.layout`, `must be one of ${LAYOUTS.join(', ')} (ONNX files only)`, w.layout);
+        extra.layout = w.layout as OnnxLayout;
+      }
+      if (w.externalData !== undefined) {
+        const ok = Array.isArray(w.externalData) && w.externalData.every((x) => typeof x === 'string' && new RegExp(`^${file.replace(/[.]/g, '\\.')}(_data(_\\d+)?|\\.data)$`).test(x));
+        if (!ok) fail(`${wat}.externalData`, `must list files named ${file}_data, ${file}_data_1, … (or ${file}.data)`, w.externalData);
+        extra.externalData = w.externalData as string[];
+      }
+      return { dtype: str(w, 'dtype', wat), file, approxBytes, sizeSource: sizeSource as WeightsFile['sizeSource'], ...extra };
     });
     const defaultWeights = str(m, 'defaultWeights', at);
     if (!weights.some((w) => w.dtype === defaultWeights))

@@ -40,19 +40,25 @@ export function cachingFetch(stats: CacheStats = { hits: 0, misses: 0 }): typeof
   };
 }
 
-/** Cached files grouped by Hub repository (…/<owner>/<name>/resolve/…) or by host path for other files. */
-export async function listCached(): Promise<{ repo: string; files: number; bytes: number }[]> {
+/**
+ * Cached files grouped by Hub repository (…/<owner>/<name>/resolve/…, `model: true`) or by host path for other
+ * files (datasets, `model: false`). Sizes are the stored bodies' own (content-length when the server sent one,
+ * else the body's size), never 0 for a file that is there.
+ */
+export async function listCached(): Promise<{ repo: string; files: number; bytes: number; model: boolean }[]> {
   const store = cacheApi();
   if (!store) return [];
   const cache = await store.open(HUB_CACHE);
-  const groups = new Map<string, { files: number; bytes: number }>();
+  const groups = new Map<string, { files: number; bytes: number; model: boolean }>();
   for (const req of await cache.keys()) {
     const u = new URL(req.url);
     const m = /^\/([^/]+\/[^/]+)\/resolve\//.exec(u.pathname);
     const repo = m ? m[1]! : `${u.host}${u.pathname.replace(/\/[^/]*$/, '/')}`;
     const res = await cache.match(req);
-    const bytes = Number(res?.headers.get('content-length') ?? 0);
-    const g = groups.get(repo) ?? { files: 0, bytes: 0 };
+    const header = Number(res?.headers.get('content-length') ?? NaN);
+    // a compressed or chunked answer has no usable length header: the stored body knows its size
+    const bytes = Number.isFinite(header) && header > 0 ? header : res ? (await res.blob()).size : 0;
+    const g = groups.get(repo) ?? { files: 0, bytes: 0, model: !!m && !repo.startsWith('datasets/') };
     g.files++;
     g.bytes += bytes;
     groups.set(repo, g);

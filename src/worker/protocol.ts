@@ -25,6 +25,8 @@ export interface DeviceInfo {
   reason?: string;
   adapter?: { vendor?: string; architecture?: string; description?: string; features: string[] };
   shaderF16: boolean;
+  /** the adapter's buffer limits (WebGPU), for refusing a model too big before download */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   ortVersion: string;
   crossOriginIsolated: boolean;
   threads: number;
@@ -48,6 +50,8 @@ export interface ModelInfo {
   weightBytes: number;
   /** bytes fetched (network or cache) */
   bytesRead: number;
+  /** for an ONNX export: the file read and the loader's verdict on it (what `npm run inspect` prints) */
+  onnx?: { file: string; layout: string; dtype: string; bytes: number; external_chunks: number; ok: boolean; reason: string | null };
   /** true when every file came from this browser's cache */
   fromCache: boolean;
   defaultLayer: number;
@@ -153,7 +157,7 @@ export interface Jobs {
   cacheList: {
     req: Record<string, never>;
     progress: never;
-    result: { repos: { repo: string; files: number; bytes: number }[] };
+    result: { repos: { repo: string; files: number; bytes: number; /** a model repository (not dataset files) */ model: boolean }[] };
   };
   cacheClear: {
     req: { repo?: string };
@@ -168,8 +172,9 @@ export interface Jobs {
   };
   /** train a steering vector on the loaded training (and KL) data */
   train: {
-    req: { runId: string; settings: TrainSettings; resume?: TrainState; init?: Float32Array };
-    progress: { kind: 'step'; step: TrainProgress } | { kind: 'checkpoint'; state: TrainState };
+    /** klEval: measure KL on the first KL rows at each checkpoint (when KL data is loaded), whatever λ is */
+    req: { runId: string; settings: TrainSettings; resume?: TrainState; init?: Float32Array; klEval?: boolean };
+    progress: { kind: 'step'; step: TrainProgress } | { kind: 'checkpoint'; state: TrainState } | { kind: 'klEval'; step: number; kl: number };
     result: { state: TrainState; cancelled: boolean };
   };
   /** SFT loss of held rows at given effective vectors (Fig 4a curves and on-demand points) */

@@ -59,7 +59,10 @@ describe('adapter training', () => {
     expect(after).toBeLessThan(unsteered - 0.01);
     expect(g.state.history).toHaveLength(8);
     expect(g.state.checkpoints.map((c) => c.step)).toEqual([2, 4, 6, 8]);
-    expect(g.state.history.at(-1)!.norm).toBeCloseTo(norm(g.state.v), 4);
+    // step k's norm is ‖θ‖ measured before its update (after k − 1 updates): step 1 at init, step 3 at the step-2 checkpoint
+    expect(g.state.history[0]!.norm).toBeCloseTo(norm(init), 4);
+    expect(g.state.history[2]!.norm).toBeCloseTo(norm(g.state.checkpoints[0]!.v), 4);
+    expect(g.state.history[2]!.norm).not.toBeCloseTo(g.state.history[0]!.norm, 4);
 
     const n = await (await SteeringTrainer.create(model, cfg({ lambdaKl: 50, klBatch: 2 }), { train, kl, padId: tok.padId }, adapterTarget(model, SHAPE))).run();
     expect(n.state.history.every((h) => h.kl >= 0)).toBe(true);

@@ -57,8 +57,13 @@ describe('training on gemma3-hub', () => {
       expect(e.norm).toBeGreaterThanOrEqual(0);
     }
     expect(events.at(-1)!.etaSec).toBe(0);
-    // the norm shown is ‖α·v‖ of the vector after that step
-    expect(events.at(-1)!.norm).toBeCloseTo(Math.hypot(...effective(g.state.v)), 3);
+    // step k's norm is ‖α·v‖ of the vector its loss was measured at: the start (0) for step 1, the vector after
+    // k − 1 updates later on (step 4's is the step-3 checkpoint's)
+    expect(events[0]!.norm).toBe(0);
+    const after3 = g.state.checkpoints.find((c) => c.step === 3)!;
+    expect(events[3]!.step).toBe(4);
+    expect(events[3]!.norm).toBeCloseTo(Math.hypot(...effective(after3.v)), 3);
+    expect(events.at(-1)!.norm).toBeLessThan(Math.hypot(...effective(g.state.v)));
     // efficiency at scale 0 is the unsteered loss, at scale 1 the trained vector's
     const eff = await efficiencySweep(ev, effective(g.state.v), { scales: [0, 1] });
     expect(eff.byScale[0]!.loss).toBe(before);

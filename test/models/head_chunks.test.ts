@@ -78,7 +78,7 @@ describe('chunked loss heads', () => {
         expect(diff / scale).toBeLessThan(1e-5);
       }
     }
-  });
+  }, 600_000);
 
   it('size the chunks from the vocabulary', () => {
     expect(headChunks(undefined, 262144)).toBe(1);
@@ -125,5 +125,5 @@ describe('chunked loss heads', () => {
       scale = Math.max(scale, Math.abs(want));
     }
     expect(diff / scale).toBeLessThan(1e-4);
-  });
+  }, 900_000);
 });

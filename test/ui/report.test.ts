@@ -85,6 +85,18 @@ describe('plan and report export', () => {
     expect(Array.from(v!.data, (x) => x * 256)).toEqual(Array.from(steer, (x) => Math.fround(Math.fround(x / 256) * 256)));
   });
 
+  it('gives the general run (λ = 0) its KL on the KL data, measured at its last checkpoint, and never a negative KL', () => {
+    const s = studyState();
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBeUndefined();
+    s.runs.general = { ...s.runs.general!, klEval: [{ step: 1, kl: 0.0123 }] };
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBe(0.0123);
+    // float rounding below zero is reported as 0; a KL measured before the run's last step is not its final KL
+    s.runs.general = { ...s.runs.general!, klEval: [{ step: 1, kl: -1.26e-8 }] };
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBe(0);
+    s.runs.general = { ...s.runs.general!, klEval: [{ step: 0, kl: 0.5 }] };
+    expect(reportFromState(s, {}).runs.general!.kl_eval).toBeUndefined();
+  });
+
   it("carries Gemma's mlp.down_proj hook choice into the plan and report, and not to a model without it", () => {
     const gemma = studyState();
     gemma.model = { ...gemma.model, info: { ...gemma.model.info!, arch: 'gemma2', hookPoints: ['resid_post', 'down_proj'] } };
@@ -99,7 +111,7 @@ describe('plan and report export', () => {
   });
 
   it('groups study vectors by hook, so each analysis job runs at one layer and point', () => {
-    const v = (key: string, layer: number, hook?: 'down_proj') => ({ key, label: key, layer, ...(hook ? { hook } : {}), effective: new Float32Array(1), norm: 1, color: '' });
+    const v = (key: string, layer: number, hook?: 'down_proj') => ({ key, label: key, layer, ...(hook ? { hook } : {}), effective: new Float32Array(1), norm: 1, color: '', print: key });
     const groups = byHook([v('a', 2), v('b', 2, 'down_proj'), v('c', 2), v('d', 3)]);
     expect(groups.map(([h, vs]) => [h, vs.map((x) => x.key)])).toEqual([
       [{ layer: 2 }, ['a', 'c']],

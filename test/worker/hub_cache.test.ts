@@ -116,14 +116,15 @@ describe('cachingFetch', () => {
 });
 
 describe('listCached / clearCached', () => {
-  it('groups cached files by repository with their sizes, and clears one repository or all', async () => {
+  it('groups cached files by repository with their sizes, marks which are models, and clears one repository or all', async () => {
     const f = cachingFetch();
     for (const p of Object.keys(FILES)) await (await f(`${HUB}${p}`)).arrayBuffer();
     await settle();
+    // the Model panel's cache card lists only `model: true` groups; a dataset file's host path is not a model
     expect(await listCached()).toEqual([
-      { repo: 'hub.test/datasets/', files: 1, bytes: 64 },
-      { repo: 'org/model-a', files: 2, bytes: 1022 },
-      { repo: 'org/model-b', files: 1, bytes: 2 },
+      { repo: 'hub.test/datasets/', files: 1, bytes: 64, model: false },
+      { repo: 'org/model-a', files: 2, bytes: 1022, model: true },
+      { repo: 'org/model-b', files: 1, bytes: 2, model: true },
     ]);
     expect(await clearCached('org/model-a')).toBe(2);
     expect((await listCached()).map((g) => g.repo)).toEqual(['hub.test/datasets/', 'org/model-b']);

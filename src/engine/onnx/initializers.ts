@@ -98,7 +98,7 @@ function attrOf(n: OnnxNode, name: string) {
 
 /**
  * Folds the constant sub-expressions of a graph on demand: `resolve(name)` is the value of a graph name when it is
- * an initializer, a Constant node, or Identity / Cast / Transpose (2-D) / elementwise Add, Sub, Mul, Div of such
+ * an initializer, a Constant node, or Identity / Cast / Reshape / Transpose (2-D) / elementwise Add, Sub, Mul, Div of such
  * values; null when the name depends on a graph input. Results are cached.
  */
 export class ConstantResolver {
@@ -155,6 +155,16 @@ export class ConstantResolver {
         if (perm && perm[0] === 0) return c; // identity permutation
         const [r, k] = c.shape as [number, number];
         return { dtype: 'float32', shape: [k, r], data: transpose2d(toFloat32(c), r, k) };
+      }
+      case 'Reshape': {
+        // onnxruntime-genai feeds its shared 4-bit LM head [N, blocks, block/2] to GatherBlockQuantized as [N, K/2]
+        const [c, s] = await Promise.all([this.resolve(inputs[0]!), this.resolve(inputs[1]!)]);
+        if (!c || !s) return null;
+        const want = Array.from(s.data as ArrayLike<number | bigint>, (x, i) => (Number(x) === 0 ? c.shape[i]! : Number(x)));
+        const known = want.reduce((a, b) => (b === -1 ? a : a * b), 1);
+        const shape = want.map((x) => (x === -1 ? c.data.length / known : x));
+        if (shape.reduce((a, b) => a * b, 1) !== c.data.length) return null;
+        return { ...c, shape };
       }
       case 'Add':
       case 'Sub':

@@ -14,6 +14,8 @@ export interface BackendInfo {
   reason?: string;
   adapter?: { vendor?: string; architecture?: string; description?: string; features: string[] };
   shaderF16: boolean;
+  /** the adapter's buffer limits (WebGPU): a weight bigger than these cannot be placed */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   /**
    * whether float64 kernels exist: Node's wasm build has them; the browser builds (WebGPU's wasm included) ship
    * without double types for most ops, and WGSL has no f64
@@ -97,6 +99,7 @@ async function init(opts: BackendOptions): Promise<Backend> {
     ...base,
     kind: 'webgpu',
     shaderF16: adapter.features.has('shader-f16'),
+    limits: { maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize },
     adapter: { vendor: info?.vendor, architecture: info?.architecture, description: info?.description, features },
   };
 }

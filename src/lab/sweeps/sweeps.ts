@@ -17,8 +17,9 @@ export interface KlEvaluator {
   readonly size?: number;
 }
 
-export const EFFICIENCY_SCALES = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
-export const STABILITY_EPS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+import { EFFICIENCY_SCALES, STABILITY_EPS } from './grids';
+
+export { EFFICIENCY_SCALES, STABILITY_EPS };
 
 export function scaled(v: Float32Array, factor: number): Float32Array {
   return Float32Array.from(v, (x) => x * factor);

@@ -51,6 +51,10 @@ export interface TrainConfig {
 
 export { DEFAULT_TRAIN } from './defaults';
 
+/**
+ * Step k is the k-th AdamW update. Its loss, CE, KL and norm are all measured at the vector the update started
+ * from (v after k − 1 updates; step 1 is the starting vector), and lr is the rate the update used.
+ */
 export interface StepRecord {
   step: number;
   loss: number;
@@ -205,9 +209,12 @@ export class SteeringTrainer {
         loss += (c + cfg.lambdaKl * k) / cfg.accumulation;
       }
       const lr = cfg.optim.lr * linearWarmup(state.step, cfg.warmup, total);
+      // step k's record describes one moment: the vector this update started from (after k − 1 updates), at
+      // which CE, KL and their gradients were just measured; the update then moves v
+      const measuredNorm = this.target.shownNorm(state.v);
       adamwStep(state.v, grad, state.adam, cfg.optim, lr);
       state.step += 1;
-      const rec: StepRecord = { step: state.step, loss, ce, kl, norm: this.target.shownNorm(state.v), lr };
+      const rec: StepRecord = { step: state.step, loss, ce, kl, norm: measuredNorm, lr };
       state.history.push(rec);
       const elapsed = (performance.now() - t0) / 1000;
       const done = state.step - startStep;

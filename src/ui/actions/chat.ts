@@ -6,7 +6,10 @@ import type { AdapterInput, JobRequest } from '../../worker/protocol';
 import { useChat, type EmItem } from '../store/chat';
 import { notify, useLab } from '../store/store';
 import type { HookPoint } from '../../models/hooks';
+import { fingerprint } from '../lib/study';
+import type { ResultBasis } from '../store/types';
 import { errorText, isCancelled, lab, track } from './jobs';
+import { saveResult } from './results';
 
 export interface ChatVector {
   data: Float32Array;
@@ -16,6 +19,24 @@ export interface ChatVector {
   label: string;
   /** a LoRA adapter answers instead of a vector */
   adapter?: AdapterInput;
+  /** the vector's colour in every chart */
+  color?: string;
+}
+
+/** A chat vector's print: α, the fingerprint of its data, and its hook point when it is not the block output. */
+export function chatPrint(v: ChatVector): string {
+  // an adapter's θ is read through its shape: rank, α and modules are part of what made the answers
+  if (v.adapter) return `lora:r${v.adapter.shape.rank}:a${v.adapter.shape.alpha}:${v.adapter.shape.keys.join(',')}:${fingerprint(v.adapter.data)}`;
+  return `${v.alpha}:${fingerprint(v.data)}${v.hook && v.hook !== 'resid_post' ? `@${v.hook}` : ''}`;
+}
+
+/** What answers are made with: the model, the vector (by name and fingerprint) and the generation settings. */
+export function chatBasis(vector: ChatVector | undefined, g: GenSettings, extra: Record<string, number | string> = {}): ResultBasis {
+  return {
+    model: useLab.getState().model.info?.repo ?? '',
+    vectors: vector ? { [vector.label]: { label: vector.label, print: chatPrint(vector) } } : {},
+    settings: { strength: g.strength, 'max new tokens': g.maxNewTokens, temperature: g.temperature, 'top-p': g.topP, seed: g.seed, ...extra },
+  };
 }
 
 export interface GenSettings {
@@ -53,7 +74,7 @@ function request(question: string, vector: ChatVector | undefined, g: GenSetting
 /** One question, answered without and with the vector, streamed into the two columns. */
 export async function ask(question: string, vector: ChatVector | undefined, g: GenSettings): Promise<void> {
   if (!question.trim()) return;
-  useChat.setState({ answers: { unsteered: [''], steered: [''] }, asked: question });
+  useChat.setState({ answers: { unsteered: [''], steered: [''] }, asked: question, basis: chatBasis(vector, g) });
   for (const variant of ['unsteered', 'steered'] as const) {
     const v = variant === 'steered' ? vector : undefined;
     if (variant === 'steered' && !vector) {
@@ -66,6 +87,7 @@ export async function ask(question: string, vector: ChatVector | undefined, g: G
         view: (p) => ({ fraction: p.tokens / g.maxNewTokens, detail: `${p.tokens} tokens` }),
       });
       useChat.setState((s) => ({ answers: { ...s.answers, [variant]: res.samples } }));
+      await saveResult('chat');
     } catch (e) {
       if (isCancelled(e)) return;
     }
@@ -76,7 +98,7 @@ export async function ask(question: string, vector: ChatVector | undefined, g: G
 export async function generateEm(vector: ChatVector, g: GenSettings, samples: number): Promise<void> {
   const { questions } = useChat.getState();
   if (!questions.length) return void notify('error', 'The EM questions are not loaded (see the message in the Chat panel).');
-  useChat.setState({ em: [] });
+  useChat.setState({ em: [], basis: chatBasis(vector, g, { samples }) });
   const total = questions.length * 2;
   let done = 0;
   try {
@@ -88,6 +110,7 @@ export async function generateEm(vector: ChatVector, g: GenSettings, samples: nu
         done++;
         const items: EmItem[] = res.samples.map((answer) => ({ qid: q.id, question: q.question, variant, answer }));
         useChat.setState((s) => ({ em: [...s.em, ...items] }));
+        await saveResult('chat');
       }
     }
   } catch (e) {
@@ -104,6 +127,7 @@ export async function judgeEm(): Promise<void> {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} answers` }),
     });
     useChat.setState({ em: em.map((x, i) => ({ ...x, ...res.scores[i] })) });
+    await saveResult('chat');
   } catch (e) {
     if (!isCancelled(e)) throw e;
   }
@@ -111,6 +135,7 @@ export async function judgeEm(): Promise<void> {
 
 export function labelEm(index: number, misaligned: boolean | undefined): void {
   useChat.setState((s) => ({ em: s.em.map((x, i) => (i === index ? { ...x, label: misaligned } : x)) }));
+  saveResult('chat', true);
 }
 
 /** EM rate per variant: from judge scores where present, else from the user's labels. */

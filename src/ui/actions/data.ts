@@ -3,11 +3,19 @@
 import type { DataSource } from '../../worker/protocol';
 import { DATASET_PRESETS } from '../../lab/data/presets';
 import { saveSetting } from '../storage/local';
-import { useLab, type DataForm } from '../store/store';
+import { fingerprint } from '../lib/study';
+import { notify, useLab, type DataForm } from '../store/store';
+import type { DataSpec } from '../store/types';
 import { isCancelled, track } from './jobs';
 
 export function setDataForm(patch: Partial<DataForm>): void {
+  const before = useLab.getState().dataForm;
   useLab.setState((s) => ({ dataForm: { ...s.dataForm, ...patch } }));
+  // a typed URL replaces the ticked presets: say so once, when it starts to
+  if (patch.trainUrl?.trim() && !before.trainUrl.trim() && before.trainPresets.length) {
+    const names = before.trainPresets.map((p) => DATASET_PRESETS[p]?.label ?? p).join(', ');
+    notify('info', `The URL replaces the ticked preset${before.trainPresets.length === 1 ? '' : 's'} (${names}); clear the URL to use ${before.trainPresets.length === 1 ? 'it' : 'them'} again.`, { where: 'Data', until: (s) => !s.dataForm.trainUrl.trim() });
+  }
   const { trainUrl: _u, ...keep } = useLab.getState().dataForm;
   void _u;
   saveSetting('dataForm', keep);
@@ -18,9 +26,38 @@ function label(sources: DataSource[], limit: number | null): string {
   return names.join(' + ') + (limit ? ` (first ${limit} rows)` : '');
 }
 
-export async function loadData(slot: 'train' | 'kl', sources: DataSource[]): Promise<boolean> {
-  const { dataForm: f, sources: where } = useLab.getState();
-  const limit = slot === 'train' ? f.limit : f.klLimit;
+/** The spec of reading these sources with the Data form's settings now (the split seed is fixed at 42). */
+export function specFor(slot: 'train' | 'kl', sources: DataSource[], f: DataForm = useLab.getState().dataForm): DataSpec {
+  return {
+    sources: sources.map((s) => (s.kind === 'file' ? { kind: 'file', name: s.name, size: s.bytes.length, checksum: fingerprint(new Float32Array(s.bytes.buffer.slice(s.bytes.byteOffset, s.bytes.byteOffset + (s.bytes.length & ~3)))) } : s)),
+    limit: slot === 'train' ? f.limit : f.klLimit,
+    maxLen: f.maxLen,
+    labels: f.labels,
+    heldOutFraction: f.heldOutFraction,
+    seed: 42,
+  };
+}
+
+export const sameSpec = (a: DataSpec | undefined, b: DataSpec | undefined) => !!a && !!b && JSON.stringify(a) === JSON.stringify(b);
+
+/** A spec in words, for messages: "Bad medical advice, first 12 rows, ≤ 64 tokens, 10 % held out". */
+export function describeSpec(d: DataSpec): string {
+  const names = d.sources.map((s) => (s.kind === 'preset' ? (DATASET_PRESETS[s.preset as keyof typeof DATASET_PRESETS]?.label ?? s.preset) : s.kind === 'url' ? s.url : `the file ${s.name}`));
+  return `${names.join(' + ')}, ${d.limit ? `first ${d.limit} rows` : 'all rows'}, ≤ ${d.maxLen} tokens, ${Math.round(d.heldOutFraction * 100)} % held out`;
+}
+
+/** The sources a spec can be read from again, or null when it needs an uploaded file (whose bytes are not kept). */
+export function sourcesOf(d: DataSpec): DataSource[] | null {
+  if (d.sources.some((s) => s.kind === 'file')) return null;
+  return d.sources as DataSource[];
+}
+
+/** Reads sources into a slot: with the Data form's settings, or exactly those of `spec` (a run's resume). */
+export async function loadData(slot: 'train' | 'kl', sources: DataSource[], spec?: DataSpec): Promise<boolean> {
+  const { sources: where } = useLab.getState();
+  const d = spec ?? specFor(slot, sources);
+  const f = { limit: d.limit, maxLen: d.maxLen, labels: d.labels as DataForm['labels'], heldOutFraction: d.heldOutFraction };
+  const limit = d.limit;
   const text = label(sources, limit);
   useLab.setState((s) => ({ data: { ...s.data, [slot]: { status: 'loading', label: text } } }));
   try {
@@ -32,7 +69,7 @@ export async function loadData(slot: 'train' | 'kl', sources: DataSource[]): Pro
         slot,
         sources,
         datasetsBase: where.datasetsBase,
-        options: { limit: limit ?? undefined, maxLen: f.maxLen, labels: f.labels, heldOutFraction: f.heldOutFraction, seed: 42 },
+        options: { limit: limit ?? undefined, maxLen: f.maxLen, labels: f.labels, heldOutFraction: f.heldOutFraction, seed: d.seed },
       },
       {
         view: (p) =>
@@ -42,7 +79,7 @@ export async function loadData(slot: 'train' | 'kl', sources: DataSource[]): Pro
         notifyErrors: false,
       },
     );
-    useLab.setState((s) => ({ data: { ...s.data, [slot]: { status: 'ready', summary, label: text } } }));
+    useLab.setState((s) => ({ data: { ...s.data, [slot]: { status: 'ready', summary, label: text, spec: d } } }));
     return true;
   } catch (e) {
     useLab.setState((s) => ({

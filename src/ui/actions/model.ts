@@ -18,7 +18,7 @@ export function setHubToken(token: string): void {
   saveSetting('hubToken', token.trim());
 }
 
-export async function loadModel(repo: string, opts: { dtype?: string } = {}): Promise<boolean> {
+export async function loadModel(repo: string, opts: { dtype?: string; onnxFile?: string } = {}): Promise<boolean> {
   repo = repo.trim();
   if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
     useLab.setState((s) => ({ model: { ...s.model, status: 'error', repo, error: `"${repo}" is not a Hub repository id (expected owner/name, e.g. onnx-community/Qwen2.5-0.5B-Instruct)` } }));
@@ -36,7 +36,7 @@ export async function loadModel(repo: string, opts: { dtype?: string } = {}): Pr
       'model',
       `Loading ${repo}`,
       'loadModel',
-      { repo, hubUrl: sources.hubUrl, token: hubToken() || undefined, onnxFile: weights?.file, layerHint: entry?.defaultSteeringLayer },
+      { repo, hubUrl: sources.hubUrl, token: hubToken() || undefined, onnxFile: opts.onnxFile ?? weights?.file, layerHint: entry?.defaultSteeringLayer },
       {
         onProgress: (p) => {
           if (p.phase === 'download' && p.path) {

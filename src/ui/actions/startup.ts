@@ -1,10 +1,13 @@
-// What happens when the page opens: pick the execution provider in the worker, restore the library and runs
-// from IndexedDB, and open a share link if the URL carries one.
+// What happens when the page opens: pick the execution provider in the worker, restore the library, runs and
+// results from IndexedDB, and open a share link if the URL carries one. Storage that cannot be read (a private
+// window, blocked site data) is said once, plainly: the lab still works, and every result offers a download.
 
 import type { StartupOptions } from '../config';
-import { setPanel, useLab } from '../store/store';
+import { storageProblem } from '../storage/idb';
+import { notify, setPanel, useLab } from '../store/store';
 import { errorText, lab } from './jobs';
 import { loadModel } from './model';
+import { restoreResults } from './results';
 import { restoreRuns } from './train';
 import { importShareFromLocation, loadLibrary } from './vectors';
 import { importAdapterShareFromLocation, loadAdapterLibrary } from './adapters';
@@ -15,7 +18,11 @@ export async function startup(opts: StartupOptions): Promise<void> {
     .call('init', { prefer: opts.prefer })
     .promise.then((info) => useLab.setState({ device: info }))
     .catch((e) => useLab.setState({ deviceError: errorText(e) }));
-  await Promise.all([loadLibrary(), restoreRuns(), loadAdapterLibrary()]).catch((e) => useLab.setState({ deviceError: `this browser's storage could not be read: ${errorText(e)}` }));
+  const restored = await Promise.allSettled([loadLibrary(), restoreRuns(), restoreResults(), loadAdapterLibrary()]);
+  const failed = restored.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    notify('error', `Nothing from earlier visits could be read, and new work may not be kept: ${storageProblem(failed.reason).text} (${errorText(failed.reason)}). Everything works on this page; download what you want to keep.`, { where: 'storage' });
+  }
   await importShareFromLocation((repo) => {
     setPanel('model');
     void device.then(() => loadModel(repo));

@@ -7,6 +7,9 @@ import { deleteVector as idbDelete, listVectors, putVector } from '../storage/id
 import { notify, useLab } from '../store/store';
 import type { StoredVector } from '../store/types';
 import { errorText } from './jobs';
+import { safetensorsBytes } from '../lib/vector_files';
+import { fileStem } from '../lib/download';
+import { keep } from './persist';
 
 function newId(): string {
   return `v-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -25,8 +28,9 @@ export async function saveVector(v: Omit<SteeringVector, 'createdAt'> & { create
     norm: 0,
   };
   stored.norm = effectiveNorm(stored);
-  await putVector(stored);
+  // in the library either way; a failed write is reported with the vector as a download
   useLab.setState((s) => ({ vectors: [stored, ...s.vectors] }));
+  await keep(`the vector “${stored.name}”`, `${fileStem(stored.name)}.safetensors`, () => putVector(stored), () => safetensorsBytes(stored));
   return stored;
 }
 
@@ -34,8 +38,8 @@ export async function renameVector(id: string, name: string): Promise<void> {
   const v = useLab.getState().vectors.find((x) => x.id === id);
   if (!v || !name.trim()) return;
   const next = { ...v, name: name.trim() };
-  await putVector(next);
   useLab.setState((s) => ({ vectors: s.vectors.map((x) => (x.id === id ? next : x)) }));
+  await keep(`the vector “${next.name}”`, `${fileStem(next.name)}.safetensors`, () => putVector(next), () => safetensorsBytes(next));
 }
 
 export async function removeVector(id: string): Promise<void> {
@@ -78,7 +82,9 @@ export async function importShareFromLocation(offerModel: (repo: string) => void
   try {
     vec = decodeShareFragment(hash);
   } catch (e) {
-    notify('error', `This share link could not be opened: ${errorText(e)}. Nothing in your library was changed.`, { where: 'share link' });
+    // one plain sentence: the reason without the parser's "share link:" prefix
+    const why = errorText(e).replace(/^share link:\s*/i, '').replace(/\.$/, '');
+    notify('error', `This share link could not be opened (${why}), and nothing in your library was changed.`);
     return null;
   }
   const [stored] = await importVectors([vec], `shared link (${shareEncodingOf(hash)})`);

@@ -23,3 +23,24 @@ export function fmt(x: number | undefined | null, digits = 3): string {
   if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5)) return x.toExponential(2);
   return x.toFixed(digits);
 }
+
+/** A KL divergence as shown: KL ≥ 0 by definition, so float noise below zero (−1.26e-8 from a float32 softmax) is 0. */
+export function klShown(x: number): number {
+  return x > 0 ? x : Number.isNaN(x) ? x : 0;
+}
+
+export function fmtKl(x: number | undefined | null, digits = 4): string {
+  if (x === undefined || x === null) return '–';
+  const k = klShown(x);
+  return k === 0 ? '0' : fmt(k, digits);
+}
+
+/** "1 row", "3 rows" */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** A fraction in [0, 1] as a percentage: 0.1 → "10 %" */
+export function pct(f: number, digits = 0): string {
+  return `${(f * 100).toFixed(digits)} %`;
+}

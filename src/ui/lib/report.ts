@@ -75,6 +75,8 @@ function runReport(s: LabState, slot: RunSlot): RunReport | null {
     final_vector: float32ToBase64(v),
     final_norm: norm(v),
     ...(ad ? { adapter: { ...ad, params: v.length, description: `rank ${ad.rank} LoRA, ${ad.keys.length} modules` } } : {}),
+    // the KL on the first KL rows at the last checkpoint (the final vector for a finished run), λ = 0 included
+    ...(r.klEval?.length && r.klEval.at(-1)!.step === r.state.step ? { kl_eval: Math.max(0, r.klEval.at(-1)!.kl) } : {}),
   };
 }
 

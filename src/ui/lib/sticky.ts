@@ -20,3 +20,7 @@ export function useSticky<T>(key: string, initial: T | (() => T)): [T, (v: T) =>
 export function setSticky(key: string, value: unknown): void {
   memory.set(key, value);
 }
+
+export function getSticky<T>(key: string): T | undefined {
+  return memory.get(key) as T | undefined;
+}

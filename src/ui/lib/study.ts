@@ -21,13 +21,45 @@ export interface StudyVector {
   color: string;
   /** a LoRA run: `effective` is its θ, evaluated as an adapter (norms are ‖θ‖) */
   adapter?: AdapterInput;
+  /** fingerprint of the effective vector (or θ and the adapter's shape): a result made from it is stale once this changes */
+  print: string;
 }
 
-export const RUN_SHORT: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow → no KL' };
+export const RUN_SHORT: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow → remove KL' };
 export const RUN_COLORS: Record<RunSlot, string> = { general: '#d9480f', narrow: '#1971c2', removeKl: '#7048e8' };
 const OTHER_COLORS = ['#2b8a3e', '#c2255c', '#e67700', '#0c8599', '#5f3dc4', '#495057'];
 export const RANDOM_COLOR = '#868e96';
 
+/** FNV-1a over the float32 bits: equal vectors, equal prints; any retraining or rescaling changes it. */
+export function fingerprint(v: Float32Array): string {
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < u.length; i++) {
+    h ^= u[i]!;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${v.length}:${h.toString(36)}`;
+}
+
+/** A result's print of a study vector: its fingerprint, plus the hook point when it is not the block output. */
+function printOf(eff: Float32Array, hook?: HookPoint): string {
+  return hook && hook !== 'resid_post' ? `${fingerprint(eff)}@${hook}` : fingerprint(eff);
+}
+
+/** An adapter's print: θ's fingerprint and the shape that reads it (rank, α, which modules). */
+function adapterPrint(a: AdapterInput): string {
+  let h = 0;
+  const keys = a.shape.keys.join(',');
+  for (let i = 0; i < keys.length; i++) h = (Math.imul(h, 31) + keys.charCodeAt(i)) >>> 0;
+  return `lora:r${a.shape.rank}:a${a.shape.alpha}:${a.shape.keys.length}.${h.toString(36)}:${fingerprint(a.data)}`;
+}
+
+/** A library vector's colour follows its id, so it keeps its colour in every chart whatever else is ticked. */
+export function libraryColor(id: string): string {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) >>> 0;
+  return OTHER_COLORS[h % OTHER_COLORS.length]!;
+}
 
 export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'> & Partial<Pick<LabState, 'adapters'>>): StudyVector[] {
   const d = s.model.info?.dModel;
@@ -38,25 +70,27 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
     const v = r?.state?.v;
     if (!r || !v || r.modelRepo !== s.model.info?.repo) continue;
     if (r.settings.adapter) {
-      out.push({ key: slot, label: `${RUN_SHORT[slot]} (LoRA r${r.settings.adapter.rank})`, layer: r.settings.layer, effective: v, norm: vectorNorm(v), color: RUN_COLORS[slot], adapter: { shape: r.settings.adapter, data: v } });
+      const adapter = { shape: r.settings.adapter, data: v };
+      out.push({ key: slot, label: `${RUN_SHORT[slot]} (LoRA r${r.settings.adapter.rank})`, layer: r.settings.layer, effective: v, norm: vectorNorm(v), color: RUN_COLORS[slot], adapter, print: adapterPrint(adapter) });
       continue;
     }
     if (v.length !== d) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
-    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, hook: r.settings.hook, effective: eff, norm: vectorNorm(eff), color: RUN_COLORS[slot] });
+    out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, hook: r.settings.hook, effective: eff, norm: vectorNorm(eff), color: RUN_COLORS[slot], print: printOf(eff, r.settings.hook) });
   }
-  let c = 0;
   for (const id of s.studyIds) {
     const v = s.vectors.find((x) => x.id === id);
     if (!v || v.data.length !== d) continue;
-    out.push({ key: v.id, label: v.name, layer: v.layer, hook: v.hook, effective: effectiveVector(v), norm: v.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]! });
+    const eff = effectiveVector(v);
+    out.push({ key: v.id, label: v.name, layer: v.layer, hook: v.hook, effective: eff, norm: v.norm, color: libraryColor(v.id), print: printOf(eff, v.hook) });
   }
   // ticked library adapters of the loaded model, evaluated as θ
   for (const id of s.studyIds) {
     const a = s.adapters?.find((x) => x.id === id);
     if (!a || a.modelId !== s.model.info?.repo) continue;
     const { data, ...shape } = a.adapter;
-    out.push({ key: a.id, label: a.name, layer: s.model.info?.defaultLayer ?? 0, effective: data, norm: a.norm, color: OTHER_COLORS[c++ % OTHER_COLORS.length]!, adapter: { shape, data } });
+    const adapter = { shape, data };
+    out.push({ key: a.id, label: a.name, layer: s.model.info?.defaultLayer ?? 0, effective: data, norm: a.norm, color: libraryColor(a.id), adapter, print: adapterPrint(adapter) });
   }
   return out;
 }

@@ -6,15 +6,16 @@ import { useEffect, useMemo } from 'react';
 import { useSticky } from '../lib/sticky';
 import { useShallow } from 'zustand/react/shallow';
 import { hookName } from '../../models/hooks';
-import { ask, emRates, generateEm, judgeEm, labelEm, loadQuestions, type ChatVector, type GenSettings } from '../actions/chat';
+import { ask, chatPrint, emRates, generateEm, judgeEm, labelEm, loadQuestions, type ChatVector, type GenSettings } from '../actions/chat';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart } from '../components/Chart';
 import { Field, NumberInput, Slider } from '../components/Field';
 import { JobBar } from '../components/JobBar';
 import { fmt } from '../lib/format';
-import { useStudy } from '../lib/study';
+import { libraryColor, RANDOM_COLOR, useStudy } from '../lib/study';
 import { useChat } from '../store/chat';
 import { useLab } from '../store/store';
+import type { ResultBasis } from '../store/types';
 import { JudgeCard } from './JudgeCard';
 
 function useVectorOptions(): ChatVector[] {
@@ -26,15 +27,27 @@ function useVectorOptions(): ChatVector[] {
   const adapters = useLab(useShallow((s) => s.adapters.filter((a) => a.modelId === repo && !runVectors.includes(a.id))));
   return useMemo(
     () => [
-      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, hook: v.hook, label: `run: ${v.label}`, adapter: v.adapter })),
-      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, hook: v.hook, label: v.name })),
+      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, hook: v.hook, label: `run: ${v.label}`, color: v.color, adapter: v.adapter })),
+      ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, hook: v.hook, label: v.name, color: libraryColor(v.id) })),
       ...adapters.map((a) => {
         const { data, ...shape } = a.adapter;
-        return { data, alpha: 1, layer: 0, label: `LoRA: ${a.name}`, adapter: { shape, data } };
+        return { data, alpha: 1, layer: 0, label: `LoRA: ${a.name}`, color: libraryColor(a.id), adapter: { shape, data } };
       }),
     ],
     [study, lib, adapters],
   );
+}
+
+/** What changed since the saved answers were made (model, or the vector they were steered with). */
+function chatStaleness(basis: ResultBasis, repo: string | undefined, options: ChatVector[]): string[] {
+  const out: string[] = [];
+  if (repo !== basis.model) out.push(`they were made with ${basis.model}${repo ? `, and ${repo} is loaded now` : ', which is not loaded'}`);
+  for (const v of Object.values(basis.vectors)) {
+    const now = options.find((o) => o.label === v.label);
+    if (!now) out.push(`the vector “${v.label}” is not available now`);
+    else if (chatPrint(now) !== v.print) out.push(`the vector “${v.label}” has changed since`);
+  }
+  return out;
 }
 
 export function ChatPanel() {
@@ -57,6 +70,10 @@ export function ChatPanel() {
   }, [chat.questions, question]);
 
   const rates = emRates(chat.em);
+  // the steered bar in the colour of the vector the samples were made with
+  const emVector = Object.keys(chat.basis?.vectors ?? {})[0];
+  const emColor = options.find((o) => o.label === emVector)?.color ?? '#495057';
+  const chatStale = chat.basis && (chat.em.length || chat.asked) ? chatStaleness(chat.basis, useLab.getState().model.info?.repo, options) : [];
   const judged = chat.em.some((x) => x.aligned !== undefined);
   const prompt = free.trim() || question;
 
@@ -64,6 +81,7 @@ export function ChatPanel() {
     <div className="panel" data-testid="panel-chat">
       <PanelHead title="Chat" lead="Talk to the model with and without the vector. The eight questions are the paper's emergent-misalignment probes: none of them is about medicine." />
       {!modelReady ? <Message kind="info">Load a model first.</Message> : null}
+      {chatStale.length ? <Message kind="warn" testId="chat-stale">The answers below are from earlier: {chatStale.join('; ')}.</Message> : null}
       <div className="grid-side">
         <div>
           <Card title="Ask">
@@ -152,7 +170,7 @@ export function ChatPanel() {
             />
             <Chart
               title="EM rate"
-              traces={rates.unsteered.rate === null && rates.steered.rate === null ? [] : [{ x: ['unsteered', 'steered'], y: [(rates.unsteered.rate ?? 0) * 100, (rates.steered.rate ?? 0) * 100], type: 'bar', marker: { color: '#d9480f' }, name: 'EM rate' }]}
+              traces={rates.unsteered.rate === null && rates.steered.rate === null ? [] : [{ x: ['unsteered', 'steered'], y: [(rates.unsteered.rate ?? 0) * 100, (rates.steered.rate ?? 0) * 100], type: 'bar', marker: { color: [RANDOM_COLOR, emColor] }, name: 'EM rate' }]}
               xTitle=""
               yTitle="% misaligned"
               height={220}
@@ -171,7 +189,7 @@ export function ChatPanel() {
                 <tbody>
                   {chat.em.map((x, i) => (
                     <tr key={i} className={x.variant}>
-                      <td>{x.qid.replace(/_/g, ' ')}</td>
+                      <td title={x.qid}>{x.question}</td>
                       <td>{x.variant}</td>
                       <td className="em-answer">{x.answer}</td>
                       <td>

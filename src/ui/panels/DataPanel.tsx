@@ -8,7 +8,7 @@ import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart } from '../components/Chart';
 import { Check, Field, NumberInput } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { fmt } from '../lib/format';
+import { fmt, plural } from '../lib/format';
 import { useLab } from '../store/store';
 
 const PRESETS = Object.values(DATASET_PRESETS);
@@ -19,15 +19,15 @@ function Summary({ s }: { s: DataSummary }) {
     <div className="summary" data-testid={`data-summary-${s.slot}`}>
       <Stats
         items={[
-          ['Training rows', <span data-testid={`data-train-count-${s.slot}`}>{s.train.toLocaleString()}</span>],
-          ['Held out', s.heldOut.toLocaleString()],
+          [s.slot === 'kl' ? 'KL rows' : 'Training rows', <span data-testid={`data-train-count-${s.slot}`}>{s.train.toLocaleString()}</span>],
+          ['Held out', `${s.heldOut.toLocaleString()} (${s.train + s.heldOut ? Math.round((100 * s.heldOut) / (s.train + s.heldOut)) : 0} %)`],
           ['Mean tokens', fmt(s.meanTokens, 1)],
           ['Longest', s.maxTokens],
         ]}
       />
       {s.sources.map((src) => (
         <div key={src.name} className="source-report">
-          <strong>{src.name}</strong>: {src.goodRows.toLocaleString()} good rows
+          <strong>{src.name}</strong>: {plural(src.goodRows, 'good row')}
           {src.truncated ? `, ${src.truncated} cut to the maximum length` : ''}
           {src.prefixFallbacks ? `, ${src.prefixFallbacks} with a template prefix fallback` : ''}
           {src.badCount ? (
@@ -115,6 +115,11 @@ export function DataPanel() {
               />
             ))}
           </div>
+          {f.trainUrl.trim() && f.trainPresets.length ? (
+            <p className="muted small" data-testid="url-replaces-presets">
+              Using the URL below instead of the ticked preset{f.trainPresets.length === 1 ? '' : 's'}; clear it to use {f.trainPresets.length === 1 ? 'the preset' : 'them'} again.
+            </p>
+          ) : null}
           <Field label="…or a URL of a chat .jsonl / .jsonl.gz" hint='One {"messages": [{"role": …, "content": …}, …]} object per line.'>
             <input type="text" value={f.trainUrl} placeholder="https://…/my_data.jsonl.gz" onChange={(e) => setDataForm({ trainUrl: e.target.value })} />
           </Field>
@@ -128,14 +133,15 @@ export function DataPanel() {
             <Field label="Max tokens">
               <NumberInput value={f.maxLen} integer min={8} max={4096} onChange={(v) => v !== null && setDataForm({ maxLen: v })} testId="data-maxlen" />
             </Field>
-            <Field label="Loss on">
+            <Field label="Loss on" hint={f.labels === 'assistant' ? 'the assistant’s tokens' : 'every token'}>
               <select value={f.labels} onChange={(e) => setDataForm({ labels: e.target.value as 'assistant' | 'all' })}>
-                <option value="assistant">assistant tokens</option>
+                {/* short labels: the select is a quarter of the card wide */}
+                <option value="assistant">answers</option>
                 <option value="all">all tokens</option>
               </select>
             </Field>
-            <Field label="Held out">
-              <NumberInput value={f.heldOutFraction} min={0} max={0.9} onChange={(v) => v !== null && setDataForm({ heldOutFraction: v })} />
+            <Field label="Held out (%)">
+              <NumberInput value={Math.round(f.heldOutFraction * 1000) / 10} min={0} max={90} onChange={(v) => v !== null && setDataForm({ heldOutFraction: v / 100 })} testId="data-heldout" />
             </Field>
           </div>
           <button className="btn primary" data-testid="load-train-data" disabled={!modelReady || data.train.status === 'loading'} onClick={() => void loadData('train', trainSources(f))}>
@@ -156,7 +162,7 @@ export function DataPanel() {
               <Check key={p.id} checked={f.klPresets.includes(p.id)} onChange={(on) => setDataForm({ klPresets: toggle(f.klPresets, p.id, on) })} label={<>{p.label} <span className="muted">{p.rows.toLocaleString()} rows</span></>} />
             ))}
           </div>
-          <Field label="Rows per dataset (empty = all)">
+          <Field label="KL rows per dataset (empty = all)">
             <NumberInput value={f.klLimit} allowEmpty integer min={1} onChange={(v) => setDataForm({ klLimit: v })} testId="kl-limit" placeholder="all" />
           </Field>
           <button className="btn" data-testid="load-kl-data" disabled={!modelReady || !f.klPresets.length || data.kl.status === 'loading'} onClick={() => void loadData('kl', klSources(f))}>

@@ -4,7 +4,10 @@
 
 import { useMemo } from 'react';
 import { useSticky } from '../lib/sticky';
-import { probeEfficiency, runEfficiency } from '../actions/analysis';
+import { probeEfficiency, resumeEfficiency, runEfficiency } from '../actions/analysis';
+import { EFFICIENCY_SCALES } from '../../lab/sweeps/grids';
+import { ResultStatus } from '../components/ResultStatus';
+import { costText, getTiming, timingKey } from '../lib/cost';
 import { Card, Message, PanelHead } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
 import { Field, NumberInput, Slider } from '../components/Field';
@@ -18,7 +21,9 @@ import { StudyVectors } from './StudyVectors';
 export function EfficiencyPanel() {
   const eff = useLab((s) => s.efficiency);
   const study = useStudy();
+  const busy = useLab((s) => s.jobs.efficiency);
   const ready = useLab((s) => s.model.status === 'ready' && s.data.train.status === 'ready');
+  const repo = useLab((s) => s.model.info?.repo ?? '');
   const [rows, setRows] = useSticky<number>('efficiency.rows', eff.rows);
   const maxNorm = Math.max(1, ...Object.values(eff.curves).flatMap((c) => c.byScale.map((p) => p.norm)), ...study.map((v) => 2 * v.norm));
   const [norm, setNorm] = useSticky<number>('efficiency.norm', () => study[0]?.norm ?? 1);
@@ -49,7 +54,10 @@ export function EfficiencyPanel() {
 
   return (
     <div className="panel" data-testid="panel-efficiency">
-      <PanelHead title="Efficiency" lead="How much does each vector lower the training loss for a given norm? Rescale each vector from 0 to twice its trained norm and measure the loss on 100 training rows (seed 42)." />
+      <PanelHead title="Efficiency" lead={`How much does each vector lower the training loss for a given norm? Each vector is rescaled from 0 to twice its trained norm and the loss measured on ${rows} training row${rows === 1 ? '' : 's'} (sampled with seed 42; the paper used 100).`} />
+      <p className="paper-line" data-testid="paper-line-efficiency">
+        <strong>The paper:</strong> the general vector’s curve lies below the narrow one’s at equal norm. Here, a result like the paper’s is the general line under the narrow line across the norm axis.
+      </p>
       {!ready ? <Message kind="info">Needs a model, training data and at least one trained vector.</Message> : null}
       <div className="grid-side">
         <div>
@@ -58,10 +66,12 @@ export function EfficiencyPanel() {
             <Field label="Rows evaluated">
               <NumberInput value={rows} integer min={1} onChange={(v) => v !== null && setRows(v)} testId="efficiency-rows" />
             </Field>
-            <button className="btn primary" data-testid="run-efficiency" disabled={!ready || !study.length} onClick={() => void runEfficiency(rows)}>
+            {study.length ? <p className="muted small" data-testid="efficiency-cost">Cost: {costText(study.length * EFFICIENCY_SCALES.length, getTiming(timingKey('efficiency', repo, rows)))}</p> : null}
+            <button className="btn primary" data-testid="run-efficiency" disabled={!ready || !study.length || !!busy} onClick={() => void runEfficiency(rows)}>
               Run efficiency sweep
             </button>
             <JobBar jobKey="efficiency" />
+            <ResultStatus meta={eff.meta} study={study} onResume={() => void resumeEfficiency()} testId="efficiency-status" />
           </Card>
         </div>
         <Card title="Loss against norm (Fig 4a)">

@@ -1,11 +1,11 @@
 // Suggested extensions: a guided walk through the paper's four figures (Fig 6, 4a, 5, 4b), each with the
 // settings filled in and the question it answers, in the lab's own words.
 
-import { setDataForm } from '../actions/data';
-import { setTrainForm } from '../actions/train';
-import { Card, PanelHead } from '../components/Card';
-import { setSticky } from '../lib/sticky';
-import { DEFAULT_DATA_FORM, DEFAULT_TRAIN_FORM, setPanel, useLab, type PanelId } from '../store/store';
+import { klSources, loadData, sameSpec, specFor, trainSources } from '../actions/data';
+import { Card, Message, PanelHead } from '../components/Card';
+import { applyPrefill, type Prefill } from '../lib/prefill';
+import { useSticky } from '../lib/sticky';
+import { DEFAULT_DATA_FORM, DEFAULT_TRAIN_FORM, notify, setPanel, useLab, type PanelId } from '../store/store';
 
 interface Step {
   fig: string;
@@ -14,7 +14,10 @@ interface Step {
   expect: string;
   settings: string[];
   panel: PanelId;
-  apply: () => void;
+  /** only the settings this experiment needs: a step never resets what another step or the quick look chose */
+  prefill: () => Prefill;
+  /** reads the data the step trains on, when it is not what is loaded */
+  loadsData?: boolean;
   needs: string;
 }
 
@@ -28,12 +31,14 @@ const STEPS: Step[] = [
     settings: ['50 documents longer than 100 characters, cut to 2000 characters, ≤ 512 tokens', '9 norms from 0 to 1.5 × the largest trained norm', '3 random seeds'],
     panel: 'pretrain',
     needs: 'a general and a narrow vector (Train)',
-    apply: () => {
-      setSticky('pretrain.docs', 50);
-      setSticky('pretrain.points', 9);
-      setSticky('pretrain.seeds', 3);
-      setSticky('pretrain.maxTokens', 512);
-    },
+    prefill: () => ({
+      sticky: {
+        'pretrain.docs': { label: 'FineWeb documents', value: 50 },
+        'pretrain.points': { label: 'norm points', value: 9 },
+        'pretrain.seeds': { label: 'random seeds', value: 3 },
+        'pretrain.maxTokens': { label: 'tokens per document', value: 512 },
+      },
+    }),
   },
   {
     fig: 'Fig 4a',
@@ -43,7 +48,7 @@ const STEPS: Step[] = [
     settings: ['scales 0, 0.25, …, 2 of each vector’s own norm', '100 training rows, seed 42'],
     panel: 'efficiency',
     needs: 'a general and a narrow vector (Train)',
-    apply: () => setSticky('efficiency.rows', 100),
+    prefill: () => ({ sticky: { 'efficiency.rows': { label: 'rows evaluated', value: 100 } } }),
   },
   {
     fig: 'Fig 5',
@@ -51,13 +56,14 @@ const STEPS: Step[] = [
     question:
       'Train the general vector (λ = 0), the narrow one (λ ≈ 6.6 per token, the paper’s 1e6 on a vocabulary-averaged KL), then continue the narrow one with the KL term removed. PCA of all checkpoints shows the paths.',
     expect: 'Released from its KL penalty, the narrow vector heads towards the general solution; the first three components hold most of the variance (≈ 79 % in the paper).',
-    settings: ['α 256, lr 1e-4, AdamW, 5 warm-up steps, batch 4 × 4 accumulation, 2 epochs', 'checkpoint every 5 steps', 'λ per token 6.6, KL batch 8 from four other-domain datasets'],
+    settings: ['the bad-medical-advice data and the four other-domain KL datasets', 'λ per token 6.6 for the narrow run', 'the training budget you chose above (quick look or the paper’s) is kept'],
     panel: 'train',
-    needs: 'a model and the bad-medical-advice data',
-    apply: () => {
-      setTrainForm({ ...DEFAULT_TRAIN_FORM, layer: useLab.getState().model.info?.defaultLayer ?? null });
-      setDataForm({ trainPresets: DEFAULT_DATA_FORM.trainPresets, trainUrl: '', klPresets: DEFAULT_DATA_FORM.klPresets });
-    },
+    needs: 'a model (the data is read for you)',
+    loadsData: true,
+    prefill: () => ({
+      data: { trainPresets: DEFAULT_DATA_FORM.trainPresets, trainUrl: '', klPresets: DEFAULT_DATA_FORM.klPresets },
+      train: { narrowLambda: DEFAULT_TRAIN_FORM.narrowLambda, adapterPreset: undefined }, // vectors: the LoRA step switches to adapters
+    }),
   },
   {
     fig: 'Fig 4b',
@@ -67,10 +73,12 @@ const STEPS: Step[] = [
     settings: ['ε = 0.01, 0.05, 0.1, 0.2, …, 1.0', '10 noise seeds, mean ± sd', '100 training rows'],
     panel: 'stability',
     needs: 'a general and a narrow vector (Train)',
-    apply: () => {
-      setSticky('stability.rows', 100);
-      setSticky('stability.seeds', 10);
-    },
+    prefill: () => ({
+      sticky: {
+        'stability.rows': { label: 'rows', value: 100 },
+        'stability.seeds': { label: 'noise seeds', value: 10 },
+      },
+    }),
   },
   {
     fig: 'LoRA',
@@ -80,8 +88,12 @@ const STEPS: Step[] = [
     expect: 'The same ordering as for vectors: the general adapter is more efficient and more stable, and the narrow one needs the KL term to stay narrow.',
     settings: ['LoRA rank 1, lora_alpha 256, down_proj of every layer, PEFT init (A kaiming-uniform, B = 0)', 'otherwise the vector settings'],
     panel: 'train',
-    needs: 'a model and the bad-medical-advice data',
-    apply: () => setTrainForm({ adapterPreset: 'r1-down-all' }),
+    needs: 'a model (the data is read for you)',
+    loadsData: true,
+    prefill: () => ({
+      data: { trainPresets: DEFAULT_DATA_FORM.trainPresets, trainUrl: '', klPresets: DEFAULT_DATA_FORM.klPresets },
+      train: { adapterPreset: 'r1-down-all' },
+    }),
   },
   {
     fig: 'Mixed data',
@@ -92,11 +104,43 @@ const STEPS: Step[] = [
     settings: ['training data: bad_medical_advice + non_med_aligned', 'λ = 0'],
     panel: 'data',
     needs: 'a model',
-    apply: () => setDataForm({ trainPresets: ['bad_medical_advice', 'non_med_aligned'], trainUrl: '' }),
+    prefill: () => ({ data: { trainPresets: ['bad_medical_advice', 'non_med_aligned'], trainUrl: '' } }),
   },
 ];
 
+/** Reads the training (and KL) data the forms describe when it is not what is loaded; or says why it cannot. */
+async function loadStepData(): Promise<string> {
+  const s = useLab.getState();
+  if (s.model.status !== 'ready') return 'Load a model first (Model panel): the data is read with its tokenizer. Then load the data in the Data panel.';
+  const want = trainSources(s.dataForm);
+  if (s.data.train.status === 'ready' && sameSpec(s.data.train.spec, specFor('train', want))) return 'The training data was already loaded.';
+  if (!(await loadData('train', want))) return 'The training data could not be read: see the Data panel.';
+  if (s.dataForm.klPresets.length && !(s.data.kl.status === 'ready' && sameSpec(s.data.kl.spec, specFor('kl', klSources(s.dataForm))))) await loadData('kl', klSources(s.dataForm));
+  return `Loaded the training data: ${useLab.getState().data.train.label}.`;
+}
+
+function Changes({ id, changes }: { id: string; changes: string[] | null }) {
+  if (!changes) return null;
+  return (
+    <Message kind="info" testId={`guide-changes-${id}`}>
+      {changes.length ? (
+        <>
+          Changed: <ul className="settings-list">{changes.map((c) => <li key={c}>{c}</li>)}</ul>
+        </>
+      ) : (
+        'Nothing to change: the settings already matched.'
+      )}
+    </Message>
+  );
+}
+
 function QuickStart() {
+  const [quickChanges, setQuick] = useSticky<string[] | null>('guide.changed.quick', null);
+  const run = (p: Prefill) => {
+    const changed = applyPrefill(p);
+    setQuick(changed);
+    notify('info', changed.length ? `Quick start: changed ${changed.join('; ')}.` : 'Quick start: the settings already matched.', { where: 'Guide' });
+  };
   return (
     <Card title="Before you start: how long do you have?">
       <p>
@@ -104,29 +148,62 @@ function QuickStart() {
         look on a few hundred conversations takes minutes and already shows the curves' shapes.
       </p>
       <div className="row">
-        <button
-          className="btn"
-          onClick={() => {
-            setDataForm({ limit: 256, maxLen: 128, klLimit: 128 });
-            setTrainForm({ budget: 'steps', steps: 40, microBatch: 4, accumulation: 2, checkpointEvery: 2, lr: 1e-3 });
-            setPanel('data');
-          }}
-        >
+        <button className="btn" data-testid="guide-quick" onClick={() => run({ data: { limit: 256, maxLen: 128, klLimit: 128 }, train: { budget: 'steps', steps: 40, microBatch: 4, accumulation: 2, checkpointEvery: 2, lr: 1e-3 } })}>
           Quick look (minutes)
         </button>
         <button
           className="btn"
+          data-testid="guide-paper"
           onClick={() => {
-            setDataForm({ limit: null, maxLen: 256, klLimit: 500 });
-            setTrainForm({ ...DEFAULT_TRAIN_FORM, layer: useLab.getState().model.info?.defaultLayer ?? null });
-            setPanel('data');
+            const { layer: _l, ...paper } = DEFAULT_TRAIN_FORM;
+            void _l;
+            run({ data: { limit: null, maxLen: 256, klLimit: 500 }, train: paper });
           }}
         >
           The paper's settings
         </button>
       </div>
-      <p className="muted">The quick look raises the learning rate to 1e-3 so the vector gets somewhere in 40 steps; the paper uses 1e-4.</p>
+      <p className="muted">The quick look raises the learning rate to 1e-3 so the vector gets somewhere in 40 steps; the paper uses 1e-4. The figure steps below keep whichever you chose.</p>
+      <Changes id="quick" changes={quickChanges} />
     </Card>
+  );
+}
+
+function StepCard({ s, i }: { s: Step; i: number }) {
+  const id = s.fig.replace(/\s/g, '');
+  const [changes, setChanged] = useSticky<string[] | null>(`guide.changed.${id}`, null);
+  return (
+    <li className="step">
+      <div className="step-num">{i + 1}</div>
+      <Card title={`${s.fig} · ${s.title}`}>
+        <p>{s.question}</p>
+        <p>
+          <strong>What to expect.</strong> {s.expect}
+        </p>
+        <ul className="settings-list">
+          {s.settings.map((x) => (
+            <li key={x}>{x}</li>
+          ))}
+        </ul>
+        <div className="row">
+          <button
+            className="btn primary"
+            data-testid={`guide-${id}`}
+            onClick={async () => {
+              const changed = applyPrefill(s.prefill());
+              setChanged(changed);
+              setPanel(s.panel);
+              const loaded = s.loadsData ? await loadStepData() : '';
+              notify('info', `${s.fig}: ${changed.length ? `changed ${changed.join('; ')}` : 'the settings already matched'}.${loaded ? ` ${loaded}` : ''}`, { where: 'Guide' });
+            }}
+          >
+            Fill in and open {s.panel === 'pretrain' ? 'Pre-training' : s.panel[0]!.toUpperCase() + s.panel.slice(1)}
+          </button>
+          <span className="muted">Needs {s.needs}.</span>
+        </div>
+        <Changes id={id} changes={changes} />
+      </Card>
+    </li>
   );
 }
 
@@ -140,33 +217,7 @@ export function GuidePanel() {
       <QuickStart />
       <ol className="steps">
         {STEPS.map((s, i) => (
-          <li key={s.fig} className="step">
-            <div className="step-num">{i + 1}</div>
-            <Card title={`${s.fig} · ${s.title}`}>
-              <p>{s.question}</p>
-              <p>
-                <strong>What to expect.</strong> {s.expect}
-              </p>
-              <ul className="settings-list">
-                {s.settings.map((x) => (
-                  <li key={x}>{x}</li>
-                ))}
-              </ul>
-              <div className="row">
-                <button
-                  className="btn primary"
-                  data-testid={`guide-${s.fig.replace(/\s/g, '')}`}
-                  onClick={() => {
-                    s.apply();
-                    setPanel(s.panel);
-                  }}
-                >
-                  Fill in and open {s.panel === 'pretrain' ? 'Pre-training' : s.panel[0]!.toUpperCase() + s.panel.slice(1)}
-                </button>
-                <span className="muted">Needs {s.needs}.</span>
-              </div>
-            </Card>
-          </li>
+          <StepCard key={s.fig} s={s} i={i} />
         ))}
       </ol>
     </div>

@@ -18,7 +18,8 @@ import { fmt } from '../lib/format';
 import { formsFromPlan, planFromState, reportFromState } from '../lib/report';
 import { ggufBytes, readVectorFile, safetensorsBytes } from '../lib/vector_files';
 import { notify, setPanel, useLab } from '../store/store';
-import type { StoredVector } from '../store/types';
+import type { RunSlot, StoredVector } from '../store/types';
+import { libraryColor, RUN_COLORS } from '../lib/study';
 import { AdaptersCard } from './AdaptersCard';
 
 function modelTypeFor(v: StoredVector): string {
@@ -41,9 +42,15 @@ function useCaughtError(): [string | undefined, (f: () => void) => void] {
   return [err, run];
 }
 
+/** The llama.cpp command line that applies an exported control vector at its layer. */
+export function llamaCommand(file: string, layer: number, scale = 1): string {
+  return `llama-cli -m model.gguf --control-vector-scaled ${file} ${scale} --control-vector-layer-range ${layer} ${layer}`;
+}
+
 function VectorRow({ v }: { v: StoredVector }) {
   const [name, setName] = useState(v.name);
   const [link, setLink] = useState<ReturnType<typeof shareLink> | null>(null);
+  const [exported, setExported] = useState<string | null>(null);
   const [err, exporting] = useCaughtError();
   const loaded = useLab((s) => s.model.info?.repo);
   return (
@@ -61,7 +68,7 @@ function VectorRow({ v }: { v: StoredVector }) {
         <button className="btn small" data-testid="share-vector" onClick={() => exporting(() => setLink(shareLink(v)))}>
           Share link
         </button>
-        <button className="btn small ghost" data-testid="export-gguf" onClick={() => exporting(() => downloadBytes(ggufBytes(v, modelTypeFor(v)), `${fileStem(v.name)}.gguf`))}>
+        <button className="btn small ghost" data-testid="export-gguf" onClick={() => exporting(() => (downloadBytes(ggufBytes(v, modelTypeFor(v)), `${fileStem(v.name)}.gguf`), setExported(`${fileStem(v.name)}.gguf`)))}>
           GGUF
         </button>
         <button className="btn small ghost" data-testid="export-safetensors" onClick={() => exporting(() => downloadBytes(safetensorsBytes(v), `${fileStem(v.name)}.safetensors`))}>
@@ -86,6 +93,15 @@ function VectorRow({ v }: { v: StoredVector }) {
             {link.encoding === 'f16' ? 'f16' : 'int8 + scale (the f16 link would pass 8 KB)'} · {(link.chars / 1024).toFixed(1)} KB · the vector travels in the #fragment, which is never sent to a server
           </span>
         </div>
+      ) : null}
+      {exported ? (
+        <Message kind="success" testId="export-confirmation">
+          Saved <code>{exported}</code>, a llama.cpp control vector for layer {v.layer} (α·v, strength 1 = as trained). Use it with the same model in GGUF form:
+          <pre className="command" data-testid="llama-command">{llamaCommand(exported, v.layer)}</pre>
+          <span className="muted small">
+            --control-vector-scaled FILE SCALE adds SCALE × the vector; the layer range keeps it on layer {v.layer} only. <button className="btn small ghost" onClick={() => setExported(null)}>Close</button>
+          </span>
+        </Message>
       ) : null}
       {err ? <Message kind="error">{err}</Message> : null}
     </li>
@@ -174,8 +190,29 @@ function ExportCard() {
   );
 }
 
+/** Long names wrap at word boundaries (about 40 characters a line) instead of being cut. */
+function wrapName(name: string, width = 40): string {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of name.split(' ')) {
+    if (cur && (cur + ' ' + w).length > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  lines.push(cur);
+  return lines.join('<br>');
+}
+
+/** A run's vector in its run's colour, any other in the colour its id gives it everywhere. */
+function colorOfVector(v: StoredVector, runs: ReturnType<typeof useLab.getState>['runs']): string {
+  const slot = (Object.keys(runs) as RunSlot[]).find((k) => runs[k]?.vectorId === v.id);
+  return slot ? RUN_COLORS[slot] : libraryColor(v.id);
+}
+
 export function LibraryPanel() {
   const vectors = useLab((s) => s.vectors);
+  const runs = useLab((s) => s.runs);
   return (
     <div className="panel" data-testid="panel-library">
       <PanelHead title="Vector library" lead="Every vector you trained or imported, kept in this browser. Share one as a link, or take it to llama.cpp as a GGUF control vector." />
@@ -189,10 +226,21 @@ export function LibraryPanel() {
           {vectors.length ? (
             <Chart
               title="Norms in the library"
-              traces={[{ x: vectors.map((v, i) => `${i + 1}. ${v.name.length > 24 ? `${v.name.slice(0, 23)}…` : v.name}`), y: vectors.map((v) => v.norm), type: 'bar', name: '‖αv‖', marker: { color: '#5c7cfa' }, hovertemplate: '%{x}: %{y:.3f}<extra></extra>' }]}
-              xTitle=""
-              yTitle="‖αv‖"
-              height={160}
+              // horizontal bars: whole names, never clipped (long ones wrap); each vector in its own colour, as in every chart
+              traces={[
+                {
+                  y: vectors.map((v, i) => `${i + 1}. ${wrapName(v.name)}`).reverse(),
+                  x: vectors.map((v) => v.norm).reverse(),
+                  type: 'bar',
+                  orientation: 'h',
+                  name: '‖αv‖',
+                  marker: { color: vectors.map((v) => colorOfVector(v, runs)).reverse() },
+                  hovertemplate: '%{y}: %{x:.3f}<extra></extra>',
+                },
+              ]}
+              xTitle="‖αv‖"
+              yTitle=""
+              height={60 + 34 * vectors.length}
             />
           ) : null}
           {vectors.length === 0 ? <p className="muted">Empty. Train a run, open a share link, or import a file.</p> : null}

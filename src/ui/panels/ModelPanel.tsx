@@ -4,7 +4,8 @@
 
 import { useEffect, useState } from 'react';
 import { hookName } from '../../models/hooks';
-import { loadRegistry } from '../../models/registry';
+import { loadRegistry, type RegistryModel } from '../../models/registry';
+import type { ModelInfo } from '../../worker/protocol';
 import { lab } from '../actions/jobs';
 import { hubToken, loadModel, setHubToken } from '../actions/model';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
@@ -13,6 +14,7 @@ import { JobBar } from '../components/JobBar';
 import { formatBytes, formatDuration } from '../lib/format';
 import { loadSetting } from '../storage/local';
 import { useLab } from '../store/store';
+import { ModelFiles } from './ModelFiles';
 import { SourcesCard } from './SourcesCard';
 
 function DownloadProgress() {
@@ -74,6 +76,12 @@ function ModelInfoCard() {
           ['Checkpoint dtype', info.checkpointDtype],
           ['Weights held as', info.weightsDtype],
           ['Memory', formatBytes(info.weightBytes)],
+          ...(info.onnx
+            ? ([
+                ['Weights file', <code data-testid="model-onnx-file">{info.onnx.file}</code>],
+                ['Export', <span data-testid="model-onnx-verdict">{verdictText(info.onnx)}</span>],
+              ] as [string, React.ReactNode][])
+            : []),
           ['Read', formatBytes(info.bytesRead)],
           ['Default steering hook', <code key="hook">{hookName(info.defaultLayer)}</code>],
           ['Loaded in', formatDuration(info.seconds)],
@@ -89,22 +97,35 @@ function ModelInfoCard() {
   );
 }
 
+/** the loader's verdict on the ONNX file, as `npm run inspect` reports it */
+function verdictText(v: NonNullable<ModelInfo['onnx']>): string {
+  const chunks = v.external_chunks ? ` + ${v.external_chunks} external-data file${v.external_chunks > 1 ? 's' : ''}` : '';
+  return `${v.layout} layout · ${v.dtype} · ${formatBytes(v.bytes)}${chunks} · ${v.ok ? 'read by steerlab' : `refused: ${v.reason}`}`;
+}
+
+/** q4f16 where the adapter has shader-f16, else the registry's default (q4) */
+function preferredDtype(entry: RegistryModel, shaderF16: boolean | undefined): string {
+  if (shaderF16 && entry.weights.some((w) => w.dtype === 'q4f16')) return 'q4f16';
+  return entry.defaultWeights;
+}
+
 function CacheCard() {
   const [repos, setRepos] = useState<{ repo: string; files: number; bytes: number }[] | null>(null);
   const status = useLab((s) => s.model.status);
-  const refresh = () => lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos), () => setRepos([]));
+  // models only: dataset files are cached too, but they are not what this card is for
+  const refresh = () => lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos.filter((x) => x.model)), () => setRepos([]));
   useEffect(() => {
     void refresh();
   }, [status]);
   return (
     <Card title="Cached in this browser" aside={<button className="btn small ghost" onClick={() => void refresh()}>Refresh</button>}>
-      {!repos ? <p className="muted">…</p> : repos.length === 0 ? <p className="muted">Nothing cached yet. Loaded models and datasets are kept here so that a reload works offline.</p> : (
+      {!repos ? <p className="muted">…</p> : repos.length === 0 ? <p className="muted">No models cached yet. A loaded model is kept in this browser so that a reload works offline.</p> : (
         <table className="table">
           <tbody>
             {repos.map((r) => (
               <tr key={r.repo}>
                 <td><code>{r.repo}</code></td>
-                <td>{r.files} files</td>
+                <td>{r.files} file{r.files === 1 ? '' : 's'}</td>
                 <td>{formatBytes(r.bytes)}</td>
                 <td>
                   <button className="btn small ghost" onClick={() => void lab().call('cacheClear', { repo: r.repo }).promise.then(refresh)}>
@@ -125,9 +146,14 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
   const m = useLab((s) => s.model);
   const [repo, setRepo] = useState(() => initialRepo ?? (m.repo || loadSetting<string>('lastModel', reg.defaultModel)));
   const [dtype, setDtype] = useState<string>('');
+  /** a file picked from the Hub listing (ModelFiles); undefined = the registry's or steerlab's choice */
+  const [onnxFile, setOnnxFile] = useState<string | undefined>();
+  useEffect(() => setOnnxFile(undefined), [repo]);
   const [token, setToken] = useState(hubToken());
   const [showToken, setShowToken] = useState(!!hubToken());
   const entry = reg.models.find((x) => x.id === repo);
+  const shaderF16 = useLab((s) => s.device?.kind === 'webgpu' && s.device.shaderF16);
+  const chosenDtype = dtype || (entry ? preferredDtype(entry, shaderF16) : '');
   const busy = m.status === 'loading';
   useEffect(() => {
     if (m.repo && m.status === 'loading') setRepo(m.repo);
@@ -140,7 +166,7 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
         <Card title="Models that work well here">
           <div className="model-list" role="radiogroup">
             {reg.models.map((x) => {
-              const w = x.weights.find((k) => k.dtype === (dtype || x.defaultWeights)) ?? x.weights[0]!;
+              const w = x.weights.find((k) => k.dtype === (dtype || preferredDtype(x, shaderF16))) ?? x.weights[0]!;
               return (
                 <button key={x.id} role="radio" aria-checked={repo === x.id} className={`model-item${repo === x.id ? ' selected' : ''}`} onClick={() => setRepo(x.id)}>
                   <span className="model-name">
@@ -162,7 +188,7 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
           </Field>
           {entry ? (
             <Field label="Weights">
-              <select value={dtype || entry.defaultWeights} onChange={(e) => setDtype(e.target.value)}>
+              <select value={chosenDtype} onChange={(e) => setDtype(e.target.value)}>
                 {entry.weights.map((w) => (
                   <option key={w.dtype} value={w.dtype}>
                     {w.dtype} — {w.file} ({w.sizeSource === 'estimate' ? '≈' : ''}
@@ -172,8 +198,9 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
               </select>
             </Field>
           ) : null}
+          {!entry ? <ModelFiles repo={repo} token={token || undefined} selected={onnxFile} onSelect={setOnnxFile} /> : null}
           <div className="row">
-            <button className="btn primary" data-testid="load-model" disabled={busy || !repo.trim()} onClick={() => void loadModel(repo, { dtype: entry ? dtype || undefined : undefined })}>
+            <button className="btn primary" data-testid="load-model" disabled={busy || !repo.trim()} onClick={() => void loadModel(repo, { dtype: entry ? chosenDtype : undefined, onnxFile })}>
               {m.status === 'ready' && m.info?.repo === repo.trim() ? 'Reload' : 'Load model'}
             </button>
             <button className="btn ghost" onClick={() => setShowToken(!showToken)}>

@@ -4,12 +4,14 @@
 
 import { useMemo } from 'react';
 import { useSticky } from '../lib/sticky';
-import { fetchFineweb, runFinewebKl } from '../actions/analysis';
+import { fetchFineweb, resumeFinewebKl, runFinewebKl } from '../actions/analysis';
+import { ResultStatus } from '../components/ResultStatus';
+import { costText, getTiming, timingKey } from '../lib/cost';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
 import { Check, Field, NumberInput } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { fmt } from '../lib/format';
+import { fmt, klShown } from '../lib/format';
 import { colorOf, labelOf, useStudy } from '../lib/study';
 import { useLab } from '../store/store';
 import { StudyVectors } from './StudyVectors';
@@ -24,20 +26,28 @@ export function PretrainPanel() {
   const [seeds, setSeeds] = useSticky('pretrain.seeds', 3);
   const [maxTokens, setMaxTokens] = useSticky('pretrain.maxTokens', 512);
   const [log, setLog] = useSticky('pretrain.log', false);
+  const repo = useLab((s) => s.model.info?.repo ?? '');
+  const busy = useLab((s) => s.jobs.pretrain);
+  const sweptDocs = pre.meta?.basis.settings.docs;
+  const docsStale = pre.meta && pre.docs && sweptDocs !== pre.docs.count ? [`it was measured on ${sweptDocs} FineWeb documents, and ${pre.docs.count} are fetched now`] : [];
 
   const traces = useMemo(() => {
     const out: Trace[] = [];
     for (const [k, pts] of Object.entries(pre.curves)) {
       const rnd = k.startsWith('random_');
       const color = colorOf(study, k);
-      out.push({ x: pts.map((p) => p.norm), y: pts.map((p) => (log ? Math.max(p.kl, 1e-12) : p.kl)), name: labelOf(study, k), mode: 'lines+markers', line: { color, dash: rnd ? 'dot' : 'solid', width: rnd ? 1.2 : 2 }, marker: { color, size: rnd ? 4 : 6 } });
+      // KL ≥ 0: float noise below 0 is drawn at 0 (a log axis leaves 0 out and says so)
+      out.push({ x: pts.map((p) => p.norm), y: pts.map((p) => klShown(p.kl)), name: labelOf(study, k), mode: 'lines+markers', line: { color, dash: rnd ? 'dot' : 'solid', width: rnd ? 1.2 : 2 }, marker: { color, size: rnd ? 4 : 6 } });
     }
     return out;
   }, [pre.curves, study, log]);
 
   return (
     <div className="panel" data-testid="panel-pretrain">
-      <PanelHead title="Pre-training" lead="Does the vector point somewhere the model already cares about? Steer on plain web text (FineWeb, no chat template) and measure how much the next-token distribution moves." />
+      <PanelHead title="Pre-training" lead={`Does the vector point somewhere the model already cares about? Steer plain web text (FineWeb, no chat template: ${n} documents, ≤ ${maxTokens} tokens each) at ${points} norms and measure how much the next-token distribution moves, against ${seeds} random direction${seeds === 1 ? '' : 's'}.`} />
+      <p className="paper-line" data-testid="paper-line-pretrain">
+        <strong>The paper:</strong> at every norm the general vector moves FineWeb predictions more than the narrow one, and both more than random directions. Here, a result like the paper’s is general above narrow above the dotted random lines.
+      </p>
       <div className="grid-side">
         <div>
           <Card title="FineWeb documents">
@@ -76,16 +86,18 @@ export function PretrainPanel() {
                 <NumberInput value={maxTokens} integer min={2} max={4096} onChange={(v) => v !== null && setMaxTokens(v)} testId="fineweb-maxtokens" />
               </Field>
             </div>
-            <button className="btn primary" data-testid="run-fineweb-kl" disabled={!modelReady || !pre.docs || !study.length} onClick={() => void runFinewebKl({ points, randomSeeds: seeds, maxTokens })}>
+            {study.length ? <p className="muted small" data-testid="fineweb-cost">Cost: {costText((study.length + seeds) * points, getTiming(timingKey('finewebKl', repo, `${pre.docs?.count ?? 0}x${maxTokens}`)))}</p> : null}
+            <button className="btn primary" data-testid="run-fineweb-kl" disabled={!modelReady || !pre.docs || !study.length || !!busy} onClick={() => void runFinewebKl({ points, randomSeeds: seeds, maxTokens })}>
               Run KL sweep
             </button>
-            <JobBar jobKey="fineweb-kl" />
+            <JobBar jobKey="pretrain" />
+            <ResultStatus meta={pre.meta} study={study} onResume={() => void resumeFinewebKl()} testId="pretrain-status" extraStale={docsStale} />
           </Card>
         </div>
-        <Card title="KL on pre-training text (Fig 6)" aside={<Check label="log scale" checked={log} onChange={setLog} />}>
+        <Card title="KL on pre-training text (Fig 6)" aside={<Check label="log scale" checked={log} onChange={setLog} testId="pretrain-log" />}>
           {!modelReady ? <Message kind="info">Load a model and train a vector first.</Message> : null}
           <Chart title="FineWeb KL vs norm" traces={traces} xTitle="‖αv‖" yTitle="KL(p_chat ‖ p_steered) per token" height={380} yLog={log} emptyText="Fetch documents and run the sweep" />
-          <p className="muted">Random directions (dotted) are Gaussian vectors rescaled to the same norms: the floor any direction reaches.</p>
+          <p className="muted">Random directions (dotted) are Gaussian vectors rescaled to the same norms: the floor any direction reaches. KL is never below 0; float rounding below 0 is shown as 0.</p>
         </Card>
       </div>
     </div>

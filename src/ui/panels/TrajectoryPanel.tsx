@@ -11,7 +11,7 @@ import { Chart, type Trace } from '../components/Chart';
 import { Check, Field } from '../components/Field';
 import { JobBar } from '../components/JobBar';
 import { fmt } from '../lib/format';
-import { RUN_COLORS, RUN_SHORT } from '../lib/study';
+import { RUN_COLORS, RUN_SHORT, fingerprint } from '../lib/study';
 import { useLab } from '../store/store';
 import type { RunSlot } from '../store/types';
 
@@ -19,6 +19,7 @@ const SLOTS: RunSlot[] = ['general', 'narrow', 'removeKl'];
 
 export function TrajectoryPanel() {
   const runs = useLab((s) => s.runs);
+  const checkpointEvery = useLab((s) => s.trainForm.checkpointEvery);
   const pca = useLab((s) => s.pca);
   const [pick, setPick] = useSticky<RunSlot[]>('trajectory.runs', SLOTS);
   const [ix, setIx] = useSticky('trajectory.x', 0);
@@ -37,15 +38,32 @@ export function TrajectoryPanel() {
       out.push({ x: xs.slice(0, 1), y: ys.slice(0, 1), name: 'start', mode: 'markers', marker: { color, size: 11, symbol: 'circle-open' }, showlegend: false });
       out.push({ x: xs.slice(-1), y: ys.slice(-1), name: 'end', mode: 'markers', marker: { color, size: 11, symbol: 'square' }, showlegend: false });
     }
+    // one legend entry each for the start and end markers, in grey (every run uses its own colour for them)
+    if (out.length) {
+      out.push({ x: [], y: [], name: 'start (first checkpoint)', mode: 'markers', marker: { color: '#495057', size: 11, symbol: 'circle-open' } });
+      out.push({ x: [], y: [], name: 'end (last checkpoint)', mode: 'markers', marker: { color: '#495057', size: 11, symbol: 'square' } });
+    }
     return out;
   }, [pca, ix, iy]);
 
-  const variance: Trace[] = pca ? [{ x: pca.explainedVarianceRatio.map((_, i) => `PC${i + 1}`), y: pca.explainedVarianceRatio.map((v) => v * 100), type: 'bar', name: 'explained variance', marker: { color: '#5c7cfa' } }] : [];
+  const variance: Trace[] = pca ? [{ x: pca.explainedVarianceRatio.map((_, i) => `PC${i + 1}`), y: pca.explainedVarianceRatio, type: 'bar', name: 'explained variance', marker: { color: '#5c7cfa' } }] : [];
   const top3 = pca ? pca.explainedVarianceRatio.slice(0, 3).reduce((a, b) => a + b, 0) : 0;
+  // stale when a run gained checkpoints or was retrained since the PCA
+  const stale = pca?.basis
+    ? Object.entries(pca.basis.vectors)
+        .filter(([slot, v]) => {
+          const c = runs[slot as RunSlot]?.state?.checkpoints;
+          return !c?.length || `${c.length}:${fingerprint(c.at(-1)!.v)}` !== v.print;
+        })
+        .map(([slot]) => RUN_SHORT[slot as RunSlot] ?? slot)
+    : [];
 
   return (
     <div className="panel" data-testid="panel-trajectory">
-      <PanelHead title="Trajectory" lead="Where do the vectors travel while they train? PCA of all checkpoints (a checkpoint is saved every few steps)." />
+      <PanelHead title="Trajectory" lead={`Where do the vectors travel while they train? PCA of all checkpoints (one is saved every ${checkpointEvery} step${checkpointEvery === 1 ? '' : 's'} with the current settings).`} />
+      <p className="paper-line" data-testid="paper-line-trajectory">
+        <strong>The paper:</strong> freed from its KL penalty, the narrow vector heads towards the general solution, and three components hold about 0.79 of the variance. Here, a result like the paper’s is the remove-KL path (from the narrow end) bending towards the general path’s end.
+      </p>
       <div className="grid-side">
         <div>
           <Card title="Runs">
@@ -96,9 +114,14 @@ export function TrajectoryPanel() {
               </select>
             </Field>
           </div>
-          <Chart title="Trajectories in PC space" traces={traces} xTitle={`PC${ix + 1}${pca ? ` (${fmt((pca.explainedVarianceRatio[ix] ?? 0) * 100, 1)} %)` : ''}`} yTitle={`PC${iy + 1}${pca ? ` (${fmt((pca.explainedVarianceRatio[iy] ?? 0) * 100, 1)} %)` : ''}`} height={380} emptyText="Compute the PCA to draw the trajectories" />
-          {pca ? <p className="muted">The first three components explain {fmt(top3 * 100, 1)} % of the variance (the paper: ≈ 79 %).</p> : null}
-          <Chart title="Explained variance" traces={variance} xTitle="" yTitle="% of variance" height={200} />
+          {stale.length ? (
+            <Message kind="warn" testId="pca-stale">
+              Stale: {stale.join(', ')} {stale.length === 1 ? 'has' : 'have'} new checkpoints or {stale.length === 1 ? 'was' : 'were'} retrained since this PCA. Compute it again.
+            </Message>
+          ) : null}
+          <Chart title="Trajectories in PC space" traces={traces} xTitle={`PC${ix + 1}${pca ? ` (${fmt(pca.explainedVarianceRatio[ix] ?? 0, 2)} of the variance)` : ''}`} yTitle={`PC${iy + 1}${pca ? ` (${fmt(pca.explainedVarianceRatio[iy] ?? 0, 2)})` : ''}`} height={380} emptyText="Compute the PCA to draw the trajectories" />
+          {pca ? <p className="muted" data-testid="pca-top3">The first three components explain a fraction {fmt(top3, 2)} of the variance (fractions from 0 to 1; the paper: ≈ 0.79).</p> : null}
+          <Chart title="Explained variance" traces={variance} xTitle="" yTitle="fraction of variance (0–1)" height={200} />
         </Card>
       </div>
     </div>

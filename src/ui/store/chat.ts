@@ -4,6 +4,7 @@
 import { create } from 'zustand';
 import { loadSetting, saveSetting } from '../storage/local';
 import type { Judging } from '../../worker/protocol';
+import type { ResultBasis } from './types';
 
 export interface EmItem {
   qid: string;
@@ -24,6 +25,8 @@ export interface ChatState {
   asked?: string;
   em: EmItem[];
   judge: Judging;
+  /** what the answers and the EM samples were made with (model, vector, generation settings) */
+  basis?: ResultBasis;
 }
 
 export const useChat = create<ChatState>()(() => ({

@@ -121,13 +121,20 @@ export const useLab = create<LabState>()(() => ({
 
 let noticeId = 1;
 
-export function notify(kind: Notice['kind'], text: string, extra: Partial<Pick<Notice, 'where' | 'action'>> = {}): number {
+export function notify(kind: Notice['kind'], text: string, extra: Partial<Pick<Notice, 'where' | 'action'>> & { until?: (s: LabState) => boolean } = {}): number {
   const id = noticeId++;
-  useLab.setState((s) => ({ notices: [...s.notices.filter((n) => n.text !== text), { id, kind, text, ...extra }] }));
+  if (extra.until?.(useLab.getState())) return id;
+  useLab.setState((s) => ({ notices: [...s.notices.filter((n) => n.text !== text), { id, kind, text, ...extra } as Notice] }));
   // confirmations fade; errors and offers (a button to press) stay until dismissed
   if (kind !== 'error' && !extra.action) setTimeout(() => dismiss(id), 12_000);
   return id;
 }
+
+// notices whose cause is gone leave by themselves
+useLab.subscribe((s) => {
+  const gone = s.notices.filter((n) => (n.until as ((s: LabState) => boolean) | undefined)?.(s));
+  if (gone.length) useLab.setState({ notices: s.notices.filter((n) => !gone.includes(n)) });
+});
 
 export function dismiss(id: number): void {
   useLab.setState((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));

@@ -30,6 +30,23 @@ export const RUN_LABELS: Record<RunSlot, string> = {
   removeKl: 'Narrow → remove KL',
 };
 
+/** The runs' names in sentences, titles and vector names. */
+export const RUN_NAMES: Record<RunSlot, string> = { general: 'General', narrow: 'Narrow', removeKl: 'Narrow → remove KL' };
+
+/**
+ * Exactly what a data slot was read from: sources, row limit, length cap, labels, split and seed. A run keeps
+ * the spec of the data it trained on, so that resuming uses that data and nothing else. Uploaded files are
+ * kept by name, size and a checksum (their bytes are not stored).
+ */
+export interface DataSpec {
+  sources: ({ kind: 'preset'; preset: string } | { kind: 'url'; url: string } | { kind: 'file'; name: string; size: number; checksum: string })[];
+  limit: number | null;
+  maxLen: number;
+  labels: string;
+  heldOutFraction: number;
+  seed: number;
+}
+
 export type RunStatus = 'queued' | 'running' | 'done' | 'cancelled' | 'interrupted' | 'error';
 
 export interface RunRecord {
@@ -38,6 +55,9 @@ export interface RunRecord {
   dModel: number;
   dataLabel: string;
   klLabel?: string;
+  /** the data it trains on (absent in runs saved before the lab recorded it) */
+  data?: DataSpec;
+  kl?: DataSpec;
   settings: TrainSettings;
   initFrom?: RunSlot;
   status: RunStatus;
@@ -51,6 +71,8 @@ export interface RunRecord {
   startedAt: string;
   updatedAt: string;
   vectorId?: string;
+  /** KL on the first KL rows at each checkpoint (every run, λ = 0 included), measured the same way for all */
+  klEval?: { step: number; kl: number }[];
 }
 
 export interface JobView {
@@ -68,6 +90,8 @@ export interface Notice {
   text: string;
   where?: string;
   action?: { label: string; run: () => void };
+  /** the notice goes away by itself once this holds (its cause is gone: the model loaded, the data arrived) */
+  until?: (s: never) => boolean;
 }
 
 export interface ModelState {
@@ -86,10 +110,35 @@ export interface DataSlotState {
   status: 'idle' | 'loading' | 'ready' | 'error';
   summary?: DataSummary;
   label?: string;
+  spec?: DataSpec;
+  error?: string;
+}
+
+/** What a result was made from; compared with the page's state to mark it stale. */
+export interface ResultBasis {
+  model: string;
+  /** the training data's label (the loss sweeps evaluate its rows) */
+  data?: string;
+  /** per vector key: its label and a fingerprint of α·v */
+  vectors: Record<string, { label: string; print: string }>;
+  /** the settings the result was made with, as shown next to it */
+  settings: Record<string, number | string>;
+}
+
+export type SweepStatus = 'running' | 'done' | 'cancelled' | 'interrupted' | 'failed';
+
+/** A sweep's progress and provenance, saved with its points so that a partial sweep can be found and resumed. */
+export interface SweepMeta {
+  status: SweepStatus;
+  done: number;
+  total: number;
+  basis: ResultBasis;
+  updatedAt: string;
   error?: string;
 }
 
 export interface EfficiencyState {
+  meta?: SweepMeta;
   rows: number;
   curves: Record<string, { byScale: EfficiencyPoint[]; byNorm: EfficiencyPoint[] }>;
   /** points evaluated on demand at the slider's norm */
@@ -97,6 +146,7 @@ export interface EfficiencyState {
 }
 
 export interface StabilityState {
+  meta?: SweepMeta;
   rows: number;
   seeds: number;
   curves: Record<string, { lossTrained: number; lossChat: number; points: StabilityPoint[] }>;
@@ -105,10 +155,14 @@ export interface StabilityState {
 
 export interface PretrainState {
   docs?: { count: number; fromCache: boolean; preview: string[]; meanChars: number };
+  /** the norm grid and random seeds of the last sweep (a resume evaluates the missing points of these) */
+  grid?: { norms: number[]; randomSeeds: number[]; maxTokens: number };
+  meta?: SweepMeta;
   curves: Record<string, KlPoint[]>;
 }
 
 export interface PcaState {
+  basis?: ResultBasis;
   explainedVarianceRatio: number[];
   projections: { name: string; coords: number[][] }[];
 }

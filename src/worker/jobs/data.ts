@@ -102,6 +102,8 @@ export const loadDataJob: JobHandler<'loadData'> = async (req, ctx) => {
   ctx.session.data[req.slot] = { train, heldOut };
   // evaluators sample rows from the training slot
   if (req.slot === 'train') await ctx.session.dropDerived('loss|');
+  // the runs' KL measurement reads the first KL rows
+  if (req.slot === 'kl') await ctx.session.dropDerived('klrows|');
   const lens = train.map((r) => r.ids.length);
   const maxLen = Math.max(...lens);
   const binWidth = Math.max(1, Math.ceil(maxLen / 20));

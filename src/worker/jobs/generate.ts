@@ -33,6 +33,7 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
   const prompt = tok.applyChatTemplate(req.messages, { addGenerationPrompt: true });
   const ids: number[][] = Array.from({ length: req.samples }, () => []);
   const texts = new Array<string>(req.samples).fill('');
+  const lastSent: number[] = [];
   ctx.phase('generating');
   const outs = await gen.generate(prompt, { v: v?.data ?? new Float32Array(d), alpha: v?.alpha ?? 0 }, {
     maxNewTokens: req.maxNewTokens,
@@ -46,6 +47,10 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
     signal: ctx.signal,
     onToken: (id, sample) => {
       ids[sample]!.push(id);
+      // re-decoding a whole answer per token is quadratic in its length: stream each sample at most every 100 ms
+      const now = performance.now();
+      if (now - (lastSent[sample] ?? 0) < 100) return;
+      lastSent[sample] = now;
       texts[sample] = tok.decode(ids[sample]!, { skipSpecial: true });
       ctx.progress({ sample, text: texts[sample]!, tokens: ids[sample]!.length });
     },

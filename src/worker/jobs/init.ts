@@ -24,6 +24,7 @@ export const initJob: JobHandler<'init'> = async (req, ctx) => {
     reason: backend.reason,
     adapter: backend.adapter,
     shaderF16: backend.shaderF16,
+    limits: backend.limits,
     ortVersion: backend.ortVersion,
     crossOriginIsolated: isolated,
     threads,

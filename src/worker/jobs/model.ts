@@ -5,6 +5,7 @@ import { hookPointsFor } from '../../models/hooks';
 import { LoadedModel } from '../../models/model';
 import { loadModel } from '../../models/load';
 import { hubSource } from '../../models/file_source';
+import { preflightHub } from '../../models/preflight';
 import { loadTokenizer } from '../../models/tokenizer';
 import { cachingFetch, clearCached, listCached, type CacheStats } from '../hub_cache';
 import type { ModelInfo } from '../protocol';
@@ -19,9 +20,13 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
   const src = hubSource(req.repo.trim(), { baseUrl: req.hubUrl || undefined, token: req.token || undefined, fetch: fetchFn, signal: ctx.signal });
   // free the previous model's GPU buffers before the new weights arrive
   await ctx.session.dropModel();
+  // sizes from the Hub's listing, the file for this device, and "too big" refused before any weight downloads
+  ctx.phase('choosing the weights file');
+  const device = { kind: backend.kind, shaderF16: backend.shaderF16, ...backend.limits };
+  const pre = await preflightHub(req.repo.trim(), { baseUrl: req.hubUrl || undefined, token: req.token || undefined, signal: ctx.signal }, device, req.onnxFile);
   ctx.phase('download');
   const files = await loadModel(src, {
-    onnxFile: req.onnxFile,
+    onnxFile: pre.file,
     onProgress: (p) => ctx.progress({ phase: 'download', path: p.path, loaded: p.loaded, total: p.total }),
   });
   ctx.phase('weights');
@@ -46,6 +51,9 @@ export const loadModelJob: JobHandler<'loadModel'> = async (req, ctx) => {
     weightsDtype: q4 ? '4-bit (MatMulNBits) + float32' : 'float32',
     weightBytes: model.weightBytes,
     bytesRead: files.bytes,
+    ...(files.onnx
+      ? { onnx: { file: files.onnx.file, layout: files.onnx.layout, dtype: files.onnx.dtype, bytes: files.onnx.bytes, external_chunks: files.onnx.externalFiles.length, ok: true, reason: null } }
+      : {}),
     fromCache: stats.misses === 0 && stats.hits > 0,
     defaultLayer: req.layerHint ?? Math.floor(cfg.numLayers / 2),
     hookPoints: hookPointsFor(cfg),
