@@ -51,6 +51,15 @@ describe('worker jobs with adapters', () => {
     expect(r.state.v).toHaveLength(size);
     expect(r.state.checkpoints).toHaveLength(3);
     expect(seen.filter((p) => (p as { kind: string }).kind === 'checkpoint')).toHaveLength(3);
+    // every run's KL on the KL data at each checkpoint: a LoRA run is measured through its adapter (θ, not αv)
+    s.data.kl = { train: med.heldOut.length ? med.heldOut : med.train.slice(0, 8), heldOut: [] };
+    const seenKl: unknown[] = [];
+    await trainJob({ runId: 'k', settings, klEval: true }, ctx<'train'>(s, seenKl));
+    const klEv = seenKl.filter((p) => (p as { kind: string }).kind === 'klEval') as { step: number; kl: number }[];
+    expect(klEv.map((e) => e.step)).toEqual([1, 2, 3]);
+    for (const e of klEv) expect(Number.isFinite(e.kl) && e.kl > -1e-6).toBe(true);
+    expect(klEv.at(-1)!.kl).toBeGreaterThan(0);
+    s.data.kl = undefined;
     const vecState = { ...r.state, v: new Float32Array(model.config.hiddenSize) };
     await expect(trainJob({ runId: 'b', settings, resume: vecState }, ctx<'train'>(s))).rejects.toThrow(`the saved run has ${model.config.hiddenSize} parameters, this adapter on the loaded model ${size}`);
 
