@@ -77,7 +77,7 @@ describe.skipIf(skip)('LoRA adapters in Chromium', () => {
     await fill(page, 'train-checkpoint', '1');
     await fill(page, 'train-lr', '0.01');
     await page.click('[data-testid=train-general]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=run-status-general]')?.textContent === 'done', null, { timeout: 240_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=run-status-general]')?.textContent === 'done', null, { timeout: 600_000 });
     const run = await state<{ adapter: { rank: number; keys: string[] }; n: number; history: { norm: number }[]; vectors: number; bMax: number }>(page, '({ adapter: s.runs.general.settings.adapter, n: s.runs.general.state.v.length, history: s.runs.general.history, vectors: s.vectors.length, bMax: Math.max(...Array.from(s.runs.general.state.v.slice(64), Math.abs)) })');
     // rank 1 on down_proj of the default steering layer: in = intermediate 64, out = d 32
     expect(run.adapter.rank).toBe(1);

@@ -66,7 +66,10 @@ describe('worker jobs with adapters', () => {
 
     const theta = r.state.v;
     const vec = Float32Array.from({ length: model.config.hiddenSize }, (_, i) => Math.sin(i));
-    const eff = await efficiencyJob({ vectors: { v: vec }, adapters: { lora: { shape, data: theta } }, scales: [0, 1, 2], norms: [], rows: 8, layer: 1 }, ctx<'efficiency'>(s));
+    const effSeen: { name: string; point: { deltaW?: number } }[] = [];
+    const eff = await efficiencyJob({ vectors: { v: vec }, adapters: { lora: { shape, data: theta } }, scales: [0, 1, 2], norms: [], rows: 8, layer: 1 }, ctx<'efficiency'>(s, effSeen));
+    // the streamed points (what the app keeps) carry ‖ΔW‖ as the result does
+    expect(effSeen.filter((p) => p.name === 'lora').map((p) => p.point.deltaW)).toEqual(eff.lora!.byScale.map((p) => p.deltaW));
     expect(eff.v!.byScale[0]!.loss).toBeCloseTo(eff.lora!.byScale[0]!.loss, 5);
     expect(eff.lora!.byScale[2]!.deltaW! / eff.lora!.byScale[1]!.deltaW!).toBeCloseTo(4, 5);
     expect(eff.v!.byScale[1]).not.toHaveProperty('deltaW');

@@ -22,6 +22,8 @@ export async function adapterEfficiencySweep(
   const n0 = norm(theta);
   const dw0 = deltaWNorm(cfg, shape, theta);
   const withDw = (p: EfficiencyPoint): AdapterEfficiencyPoint => ({ ...p, deltaW: n0 > 0 ? dw0 * (p.norm / n0) ** 2 : 0 });
-  const r = await efficiencySweep(ev, theta, opts);
+  // the points streamed to onPoint carry ‖ΔW‖ too (the app keeps the streamed points, not the result)
+  const onPoint = opts.onPoint;
+  const r = await efficiencySweep(ev, theta, { ...opts, ...(onPoint ? { onPoint: (p: EfficiencyPoint, i: number, n: number) => onPoint(withDw(p), i, n) } : {}) });
   return { byScale: r.byScale.map(withDw), byNorm: r.byNorm.map(withDw) };
 }
