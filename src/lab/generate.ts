@@ -11,7 +11,8 @@ import type { HookPoint } from '../models/hooks';
 import { Builder } from '../engine/builder';
 import { Graph, type TensorData } from '../engine/ir';
 import { CompiledGraph, disposeIfGpu, type Feed } from '../engine/runtime/session';
-import { buildDecoder, logitsOf, type KvPair } from '../models/decoder';
+import { buildDecoder, logitsOf, type KvPair, type LoraFactor } from '../models/decoder';
+import type { LoraSpec } from '../models/adapter_graph';
 import type { LoadedModel } from '../models/model';
 import { f32, scalar } from './feeds';
 import { Rng } from './rng';
@@ -33,7 +34,8 @@ export interface SampleOptions {
 /** candidates returned per row and token */
 export const TOP_K = 64;
 
-function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, hook?: HookPoint): Graph {
+/** `lora`: a LoRA adapter whose factors are inputs lora.<key>.A [r, in] / .B [out, r] (adapter_graph.ts layout) */
+function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, hook?: HookPoint, lora?: LoraSpec): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
   const b = new Builder(g);
@@ -48,7 +50,14 @@ function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k:
         v: g.input(`past_v_${i}`, 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
       }))
     : undefined;
-  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v), point: hook }, kv: true });
+  const factors = new Map<string, LoraFactor>();
+  for (const key of lora?.keys ?? []) {
+    const ref = model.linears.get(key)!;
+    const A = g.input(`lora.${key}.A`, 'float32', [lora!.rank, ref.K]);
+    const Bm = g.input(`lora.${key}.B`, 'float32', [ref.N, lora!.rank]);
+    factors.set(key, { A: b.transpose(A, [1, 0]), B: b.transpose(Bm, [1, 0]), scale: lora!.scale });
+  }
+  const out = buildDecoder(b, model, { ids, mask, past }, { steer: { layer, vector: b.mul(alpha, v), point: hook }, kv: true, ...(lora ? { lora: factors } : {}) });
   const last = b.reshape(b.slice(out.final!, [-1], [2 ** 31 - 1], [1]), [-1, cfg.hiddenSize]);
   const logits = logitsOf(b, model, last); // [B, V]
   g.output(logits, 'logits');
@@ -179,13 +188,14 @@ export class Generator {
     private readonly k: number,
   ) {}
 
-  static async create(model: LoadedModel, layer: number, hook?: HookPoint): Promise<Generator> {
+  /** `hook`: where α·v is added (models/hooks.ts); with `lora`, every generate() call feeds that adapter's factors (opts.lora) */
+  static async create(model: LoadedModel, layer: number, hook?: HookPoint, lora?: LoraSpec): Promise<Generator> {
     const be = model.store.backend;
     const k = Math.min(TOP_K, model.config.vocabSize);
     const gpu = ['logits', ...Array.from({ length: model.config.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
     const [p, d] = await Promise.all([
-      CompiledGraph.create(be, buildStepGraph(model, layer, false, k, hook), model.store, { gpuOutputs: gpu }),
-      CompiledGraph.create(be, buildStepGraph(model, layer, true, k, hook), model.store, { gpuOutputs: gpu }),
+      CompiledGraph.create(be, buildStepGraph(model, layer, false, k, hook, lora), model.store, { gpuOutputs: gpu }),
+      CompiledGraph.create(be, buildStepGraph(model, layer, true, k, hook, lora), model.store, { gpuOutputs: gpu }),
     ]);
     return new Generator(model, layer, p, d, k);
   }
@@ -195,7 +205,7 @@ export class Generator {
    * tokens of each sample (up to and excluding EOS). `useCache: false` recomputes the whole sequence every step
    * (for checking the cache).
    */
-  async generate(prompt: number[], vector: { v: Float32Array; alpha: number }, opts: SampleOptions & { batch?: number; useCache?: boolean }): Promise<number[][]> {
+  async generate(prompt: number[], vector: { v: Float32Array; alpha: number }, opts: SampleOptions & { batch?: number; useCache?: boolean; lora?: Record<string, TensorData> }): Promise<number[][]> {
     const B = opts.batch ?? 1;
     const cfg = this.model.config;
     const d = cfg.hiddenSize;
@@ -203,7 +213,7 @@ export class Generator {
     if (!prompt.length) throw new Error('empty prompt');
     const rng = new Rng(opts.seed);
     const greedy = opts.temperature <= 0;
-    const base = { v: f32([d], vector.v), alpha: scalar(vector.alpha * opts.strength), inv_temp: scalar(greedy ? 1 : 1 / opts.temperature) };
+    const base = { v: f32([d], vector.v), alpha: scalar(vector.alpha * opts.strength), inv_temp: scalar(greedy ? 1 : 1 / opts.temperature), ...opts.lora };
     const seqs = Array.from({ length: B }, () => prompt.slice());
     const done = new Array<boolean>(B).fill(false);
     const outs: number[][] = Array.from({ length: B }, () => []);

@@ -2,7 +2,8 @@
 // with a cancel signal, posts progress and exactly one result or error. Jobs that touch the device, the loaded
 // model or anything derived from it (evaluators, generators, FineWeb documents, the file cache a download
 // writes to) take turns in one queue, in arrival order: a second job never frees what a running one uses.
-// Light jobs (cache listing, questions, judge calls, PCA) run at once. The queue itself is job_queue.ts.
+// Light jobs (cache listing, questions, judge calls, PCA, and the PEFT export/import, which read only the loaded
+// model's config and name the model they checked against) run at once. The queue itself is job_queue.ts.
 
 import { DEVICE_LOST_HINT, toWireError } from './errors';
 import type { JobContext, JobHandler } from './jobs/context';

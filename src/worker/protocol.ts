@@ -7,6 +7,7 @@ import type { HookPoint } from '../models/hooks';
 import type { DatasetPresetId, LabelMode } from '../lab/data';
 import type { EfficiencyPoint, KlPoint, StabilityPoint } from '../lab/sweeps/sweeps';
 import type { StepRecord, TrainProgress, TrainState } from '../lab/train/trainer';
+import type { AdapterShape } from '../lab/adapters/lora';
 
 // ---- shared shapes ---------------------------------------------------------------------------------------
 
@@ -125,6 +126,16 @@ export interface TrainSettings {
   klBatch: number;
   checkpointEvery: number;
   seed: number;
+  /** train this LoRA adapter instead of a steering vector (θ = every factor; `alpha` and `layer` then unused) */
+  adapter?: AdapterShape;
+}
+
+/** An adapter to evaluate beside the vectors: its shape and θ (src/lab/adapters/lora.ts layout). */
+export interface AdapterInput {
+  shape: AdapterShape;
+  data: Float32Array;
+  /** the model it was trained on; when given, jobs refuse it for another model (as they refuse vectors) */
+  modelId?: string;
 }
 
 export interface Judging {
@@ -174,13 +185,13 @@ export interface Jobs {
   };
   /** SFT loss of held rows at given effective vectors (Fig 4a curves and on-demand points) */
   efficiency: {
-    req: { vectors: Record<string, Float32Array>; /** default: the paper's 0, 0.25, …, 2 */ scales?: number[]; norms: number[]; rows: number; layer: number; hook?: HookPoint };
-    progress: { name: string; point: EfficiencyPoint; done: number; total: number };
-    result: Record<string, { byScale: EfficiencyPoint[]; byNorm: EfficiencyPoint[] }>;
+    req: { vectors: Record<string, Float32Array>; /** evaluated as θ; their points carry deltaW = ‖ΔW‖_F */ adapters?: Record<string, AdapterInput>; /** default: the paper's 0, 0.25, …, 2 */ scales?: number[]; norms: number[]; rows: number; layer: number; hook?: HookPoint };
+    progress: { name: string; point: EfficiencyPoint & { deltaW?: number }; done: number; total: number };
+    result: Record<string, { byScale: (EfficiencyPoint & { deltaW?: number })[]; byNorm: (EfficiencyPoint & { deltaW?: number })[] }>;
   };
   /** relative loss increase under orthogonal noise (Fig 4b) */
   stability: {
-    req: { vectors: Record<string, Float32Array>; /** default: the paper's grid 0.01 … 1 */ eps?: number[]; seeds: number; rows: number; layer: number; hook?: HookPoint; seed: number };
+    req: { vectors: Record<string, Float32Array>; adapters?: Record<string, AdapterInput>; /** default: the paper's grid 0.01 … 1 */ eps?: number[]; seeds: number; rows: number; layer: number; hook?: HookPoint; seed: number };
     progress: { name: string; point: StabilityPoint; done: number; total: number };
     result: Record<string, { lossTrained: number; lossChat: number; points: StabilityPoint[] }>;
   };
@@ -192,9 +203,21 @@ export interface Jobs {
   };
   /** KL on the fetched FineWeb documents for each vector rescaled to each norm, plus random directions (Fig 6) */
   finewebKl: {
-    req: { vectors: Record<string, Float32Array>; norms: number[]; randomSeeds: number[]; maxTokens: number; layer: number; hook?: HookPoint };
+    req: { vectors: Record<string, Float32Array>; /** random baselines of each adapter's shape come back as random_<seed>_like_<name> */ adapters?: Record<string, AdapterInput>; norms: number[]; randomSeeds: number[]; maxTokens: number; layer: number; hook?: HookPoint };
     progress: { name: string; point: KlPoint; done: number; total: number };
     result: Record<string, KlPoint[]>;
+  };
+  /** PEFT files (adapter_model.safetensors, adapter_config.json) of an adapter on the loaded model */
+  exportAdapter: {
+    req: { adapter: AdapterInput };
+    progress: never;
+    result: { weights: Uint8Array; config: string };
+  };
+  /** an adapter from PEFT files, checked against the loaded model's layer shapes */
+  importAdapter: {
+    req: { weights: Uint8Array; config: string };
+    progress: never;
+    result: { adapter: AdapterInput };
   };
   /** PCA of checkpoint trajectories (Fig 5) */
   pca: {
@@ -208,6 +231,8 @@ export interface Jobs {
       messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
       /** modelId: the model the vector was made for; the job refuses it for another */
       vector?: { data: Float32Array; alpha: number; layer: number; hook?: HookPoint; modelId?: string };
+      /** answer with this LoRA adapter instead (strength scales its update ΔW); its modelId is matched like the vector's */
+      adapter?: AdapterInput;
       strength: number;
       maxNewTokens: number;
       temperature: number;

@@ -14,6 +14,7 @@ import { cacheClearJob, cacheListJob, loadModelJob } from './jobs/model';
 import { pcaJob } from './jobs/pca';
 import { efficiencyJob, stabilityJob } from './jobs/sweeps';
 import { trainJob } from './jobs/train';
+import { exportAdapterJob, importAdapterJob } from './jobs/adapter_files';
 import { watchDeviceLoss } from './job_queue';
 import type { FromWorker, ToWorker, WorkerEvent } from './protocol';
 import { WorkerSession } from './session';
@@ -32,6 +33,8 @@ const HANDLERS: Handlers = {
   fineweb: finewebJob,
   finewebKl: finewebKlJob,
   pca: pcaJob,
+  exportAdapter: exportAdapterJob,
+  importAdapter: importAdapterJob,
   generate: generateJob,
   questions: questionsJob,
   judge: judgeJob,

@@ -17,6 +17,10 @@ export interface RunReport {
   kl_eval?: number;
   /** SFT loss of the final vector on the held-out 10 % of the training file (up to 100 rows) */
   heldout_ce?: number;
+  /** adapter runs: the shape; final_vector then holds θ (PEFT layout, see lab/adapters/lora.ts) and final_norm ‖θ‖ */
+  adapter?: { kind: 'lora'; rank: number; alpha: number; keys: string[]; params: number; /** ‖ΔW‖_F (absent in reports the app writes: the page has no layer shapes) */ delta_w_norm?: number; description: string };
+  /** mixed-data runs: aligned rows added to the training rows */
+  mix?: { data: string[]; ratio: number; train_rows: number; added: number[] };
 }
 
 export interface Report {
@@ -26,7 +30,8 @@ export interface Report {
   /** revision: the commit the model's files came from (absent for a local folder) */
   model: { id: string; revision?: string; format: string; layers: number; d_model: number; arch: string; hook?: string };
   runs: Record<string, RunReport>;
-  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number }[]>;
+  /** adapter runs' points also carry delta_w_norm (‖ΔW‖_F, quadratic in the scale) */
+  efficiency?: Record<string, { scale?: number; norm: number; loss: number; loss_per_norm_sq?: number; delta_w_norm?: number }[]>;
   stability?: Record<string, { eps: number; mean: number; sd: number }[]>;
   stability_reference?: Record<string, { loss_trained: number; loss_chat: number }>;
   fineweb?: Record<string, { norm: number; kl: number }[]>;

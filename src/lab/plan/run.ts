@@ -21,12 +21,15 @@ import { pcaTrajectories } from '../pca';
 import { checkGenerationFits, checkSequenceFits } from '../positions';
 import { parseQuestionsYaml } from '../questions';
 import { deriveSeed } from '../rng';
-import { KlEvaluator, LossEvaluator } from '../sweeps/evaluator';
 import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweeps';
+import { adapterTarget } from '../adapters/target';
+import { deltaWNorm, describeAdapter, loraFeeds, loraLayout, loraSpec, type AdapterShape } from '../adapters/lora';
+import { mixRows } from '../data/mix';
+import { adapterShapeOf, groupRuns, klEvaluatorFor, lossEvaluatorFor } from './params';
 import { SteeringTrainer, type TrainState } from '../train/trainer';
 import { PAPER_ADAMW } from '../train/optim';
 import { float32ToBase64 } from '../vectors/base64';
-import type { Report } from './report';
+import type { Report, RunReport } from './report';
 import type { Plan } from './schema';
 
 export interface PlanEnv {
@@ -81,6 +84,10 @@ interface Study {
   klRows(specs: string[], field: (j: number) => string): Promise<TokenizedRow[]>;
   /** final training state of each run, by name */
   finals: Map<string, TrainState>;
+  /** the adapter shape of each adapter run, by name (vector runs have none) */
+  shapes: Map<string, AdapterShape>;
+  /** a dataset spec's prepared rows (errors name `field`) */
+  prep(spec: string, rows: number | undefined, field: string): Promise<PreparedDataset>;
   /** sessions and weights to release however the run ends */
   hold: Holdings;
 }
@@ -163,20 +170,38 @@ async function openStudy(plan: Plan, env: PlanEnv, hold: Holdings): Promise<Stud
     }
     return out;
   };
-  return { plan, env, log, files, revision: src.revision, model, tok, data, klRows, finals: new Map(), hold };
+  const shapes = new Map<string, AdapterShape>();
+  plan.runs.forEach((r, i) => r.adapter && shapes.set(r.name, adapterShapeOf(r.adapter, cfg, plan, `plan.runs[${i}].adapter`)));
+  return { plan, env, log, files, revision: src.revision, model, tok, data, klRows, finals: new Map(), shapes, prep, hold };
 }
 
-/** α·v of a trained run's final vector. */
+/** The point the evaluators take: α·v for a vector run, θ itself for an adapter run. */
 function effective(study: Study, name: string): Float32Array {
-  return Float32Array.from(study.finals.get(name)!.v, (x) => x * study.plan.alpha);
+  const v = study.finals.get(name)!.v;
+  return study.shapes.has(name) ? Float32Array.from(v) : Float32Array.from(v, (x) => x * study.plan.alpha);
 }
 
-/** Trains the runs in order (a run may start from an earlier one's vector) and reports curves and vectors. */
+/** Trains the runs in order (a run may start from an earlier one's vector or adapter) and reports curves and final parameters. */
 async function trainRuns(study: Study, report: Report): Promise<void> {
-  const { plan, env, model, tok, data, finals } = study;
+  const { plan, env, model, tok, data, finals, shapes } = study;
+  const cfg = model.config;
   for (const [i, run] of plan.runs.entries()) {
     const init = run.init_from ? finals.get(run.init_from)!.v : undefined;
-    study.log(`training ${run.name} (λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''})`);
+    const shape = shapes.get(run.name);
+    let trainRows = data.train;
+    let mixInfo: RunReport['mix'];
+    if (run.mix) {
+      const m = run.mix;
+      // enough rows from each set for its share (10 % of each file is held out)
+      const per = Math.ceil((m.ratio * data.train.length) / m.data.length / 0.9) + 1;
+      const sets: TokenizedRow[][] = [];
+      for (const [j, spec] of m.data.entries()) sets.push((await study.prep(spec, per, `plan.runs[${i}].mix.data[${j}]`)).train);
+      const mixed = mixRows(data.train, sets, m.ratio, deriveSeed(plan.seed, 'mix', run.name));
+      if (mixed.added.reduce((a, b) => a + b, 0) < mixed.wanted) study.log(`plan.runs[${i}].mix: only ${mixed.added.reduce((a, b) => a + b, 0)} of ${mixed.wanted} aligned rows available`);
+      trainRows = mixed.rows;
+      mixInfo = { data: m.data, ratio: m.ratio, train_rows: data.train.length, added: mixed.added };
+    }
+    study.log(`training ${run.name} (${shape ? describeAdapter(shape) : 'steering vector'}, λ = ${run.lambda_kl}${run.init_from ? `, from ${run.init_from}` : ''}${mixInfo ? `, + ${mixInfo.added.join(' + ')} aligned rows` : ''})`);
     const trainer = study.hold.own(await SteeringTrainer.create(
       model,
       {
@@ -195,7 +220,8 @@ async function trainRuns(study: Study, report: Report): Promise<void> {
         seed: plan.seed,
         init,
       },
-      { train: data.train, kl: run.lambda_kl > 0 ? await study.klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
+      { train: trainRows, kl: run.lambda_kl > 0 ? await study.klRows(run.kl_data, (j) => `plan.runs[${i}].kl_data[${j}]`) : undefined, padId: tok.padId },
+      shape ? adapterTarget(model, shape) : undefined,
     ));
     const { state, cancelled } = await trainer.run({ signal: env.signal });
     await study.hold.free(trainer);
@@ -208,11 +234,18 @@ async function trainRuns(study: Study, report: Report): Promise<void> {
       loss_curve: state.history.map((h) => ({ step: h.step, loss: h.loss, ce: h.ce, kl: h.kl, norm: h.norm })),
       ce: last?.ce ?? NaN,
       kl: last?.kl ?? NaN,
-      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: vectorNorm(c.v, plan.alpha) })),
+      checkpoint_norms: state.checkpoints.map((c) => ({ step: c.step, norm: vectorNorm(c.v, shape ? 1 : plan.alpha) })),
       final_vector: float32ToBase64(state.v),
-      final_norm: vectorNorm(state.v, plan.alpha),
+      final_norm: vectorNorm(state.v, shape ? 1 : plan.alpha),
+      ...(shape ? { adapter: { ...shape, params: loraLayout(cfg, shape).size, delta_w_norm: deltaWNorm(cfg, shape, state.v), description: describeAdapter(shape) } } : {}),
+      ...(mixInfo ? { mix: mixInfo } : {}),
     };
   }
+}
+
+/** Runs grouped by what they train: one evaluator per group (steering vectors, each adapter shape). */
+function groupsOf(study: Study) {
+  return groupRuns(study.plan.runs, study.shapes);
 }
 
 /** Generalisation within the domain: every run's loss on the held-out part of the training file. */
@@ -220,10 +253,12 @@ async function measureHeldout(study: Study, report: Report): Promise<void> {
   const { plan, model, tok, data } = study;
   if (!data.heldOut.length) return;
   const rows = data.heldOut.slice(0, 100);
-  const hev = study.hold.own(await LossEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal, hook: plan.hook }));
-  report.heldout = { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(model.config.hiddenSize)) };
-  for (const run of plan.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(study, run.name));
-  await study.hold.free(hev);
+  for (const grp of groupsOf(study)) {
+    const hev = study.hold.own(await lossEvaluatorFor(model, plan, grp.shape, rows, tok.padId, study.env.signal));
+    report.heldout ??= { rows: rows.length, ce_unsteered: await hev.loss(new Float32Array(grp.shape ? loraLayout(model.config, grp.shape).size : model.config.hiddenSize)) };
+    for (const run of grp.runs) report.runs[run.name]!.heldout_ce = await hev.loss(effective(study, run.name));
+    await study.hold.free(hev);
+  }
 }
 
 /** Every run's final KL on the same KL rows, so general and narrow solutions compare on equal terms. */
@@ -232,9 +267,11 @@ async function measureKlEval(study: Study, report: Report): Promise<void> {
   const klSpecs = [...new Set(plan.runs.flatMap((r) => r.kl_data))];
   if (!klSpecs.length) return;
   const rows = (await study.klRows(klSpecs, (j) => `KL data "${klSpecs[j]}"`)).slice(0, 16);
-  const kev = study.hold.own(await KlEvaluator.create(model, plan.layer, rows, tok.padId, { signal: study.env.signal, hook: plan.hook }));
-  for (const run of plan.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(study, run.name));
-  await study.hold.free(kev);
+  for (const grp of groupsOf(study)) {
+    const kev = study.hold.own(await klEvaluatorFor(model, plan, grp.shape, rows, tok.padId, study.env.signal));
+    for (const run of grp.runs) report.runs[run.name]!.kl_eval = await kev.kl(effective(study, run.name));
+    await study.hold.free(kev);
+  }
 }
 
 /** Efficiency (loss vs norm) and stability (loss under orthogonal noise) on one sample of training rows. */
@@ -243,39 +280,54 @@ async function measureEfficiencyAndStability(study: Study, report: Report): Prom
   if (!plan.efficiency && !plan.stability) return;
   const rows = Math.max(plan.efficiency?.rows ?? 0, plan.stability?.rows ?? 0);
   // SCIENCE.md: 100 training examples, seed 42
-  const ev = study.hold.own(await LossEvaluator.create(model, plan.layer, sampleWithoutReplacement(data.train, rows, 42), tok.padId, { signal: env.signal, hook: plan.hook }));
-  if (plan.efficiency) {
-    report.efficiency = {};
-    for (const run of plan.runs) {
-      study.log(`efficiency: ${run.name}`);
-      const r = await efficiencySweep(ev, effective(study, run.name), { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
-      report.efficiency[run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}) }));
-    }
-  }
+  const sample = sampleWithoutReplacement(data.train, rows, 42);
+  if (plan.efficiency) report.efficiency = {};
   if (plan.stability) {
     report.stability = {};
     report.stability_reference = {};
-    for (const run of plan.runs) {
-      study.log(`stability: ${run.name}`);
-      const r = await stabilitySweep(ev, effective(study, run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
-      report.stability[run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
-      report.stability_reference[run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
-    }
   }
-  await study.hold.free(ev);
+  for (const grp of groupsOf(study)) {
+    const ev = study.hold.own(await lossEvaluatorFor(model, plan, grp.shape, sample, tok.padId, env.signal));
+    if (plan.efficiency) {
+      for (const run of grp.runs) {
+        study.log(`efficiency: ${run.name}`);
+        const x = effective(study, run.name);
+        const r = await efficiencySweep(ev, x, { scales: plan.efficiency.scales, norms: plan.efficiency.norms, signal: env.signal });
+        // an adapter's update B·A is quadratic in a common scale of θ
+        const n0 = vectorNorm(x);
+        const dw0 = grp.shape ? deltaWNorm(model.config, grp.shape, x) : 0;
+        report.efficiency![run.name] = [...r.byScale, ...r.byNorm].map((p) => ({ ...(p.scale !== undefined ? { scale: p.scale } : {}), norm: p.norm, loss: p.loss, ...(p.lossPerNormSq !== undefined ? { loss_per_norm_sq: p.lossPerNormSq } : {}), ...(grp.shape ? { delta_w_norm: n0 > 0 ? dw0 * (p.norm / n0) ** 2 : 0 } : {}) }));
+      }
+    }
+    if (plan.stability) {
+      for (const run of grp.runs) {
+        study.log(`stability: ${run.name}`);
+        const r = await stabilitySweep(ev, effective(study, run.name), { eps: plan.stability.eps, seeds: plan.stability.seeds, seed: plan.seed, signal: env.signal });
+        report.stability![run.name] = r.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }));
+        report.stability_reference![run.name] = { loss_trained: r.lossTrained, loss_chat: r.lossChat };
+      }
+    }
+    await study.hold.free(ev);
+  }
 }
 
-/** Pre-training significance: KL on FineWeb documents against the norm, trained and random directions. */
+/** Pre-training significance: KL on FineWeb documents against the norm, trained and random directions (or adapters). */
 async function measureFineweb(study: Study, report: Report): Promise<void> {
   const { plan, env, model, tok } = study;
   if (!plan.fineweb) return;
   study.log(`fineweb: ${plan.fineweb.docs} documents`);
   const docs = await at('plan.fineweb.source', plan.fineweb.source, () => env.finewebDocs(plan, plan.fineweb!.docs));
   if (!docs.length) throw new Error(`plan.fineweb.source "${plan.fineweb.source}": no document longer than 100 characters`);
-  const kev = study.hold.own(await KlEvaluator.create(model, plan.layer, documentRows(tok, docs, plan.fineweb.max_tokens), tok.padId, { signal: env.signal, hook: plan.hook }));
-  const vectors = Object.fromEntries(plan.runs.map((r) => [r.name, effective(study, r.name)]));
-  report.fineweb = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
-  await study.hold.free(kev);
+  const docRows = documentRows(tok, docs, plan.fineweb.max_tokens);
+  report.fineweb = {};
+  for (const grp of groupsOf(study)) {
+    const kev = study.hold.own(await klEvaluatorFor(model, plan, grp.shape, docRows, tok.padId, env.signal));
+    const vectors = Object.fromEntries(grp.runs.map((r) => [r.name, effective(study, r.name)]));
+    const r = await finewebKlSweep(kev, vectors, { norms: plan.fineweb.norms, randomSeeds: plan.fineweb.random_seeds, signal: env.signal });
+    // random baselines have the group's shape: random vectors keep their names, random adapters name their shape
+    for (const [k, pts] of Object.entries(r)) report.fineweb[grp.shape && k.startsWith('random_') && !vectors[k] ? `${k}_like_${grp.runs[0]!.name}` : k] = pts;
+    await study.hold.free(kev);
+  }
 }
 
 /** Training trajectories: the checkpoints of the named runs projected on their principal components. */
@@ -307,20 +359,33 @@ async function readQuestions(study: Study): Promise<{ id?: string; question: str
   return questions;
 }
 
-/** Sampled answers of the steered model to each question, per run named in plan.generate. */
+/** Sampled answers of the steered model (or the model with a run's adapter) to each question, per run named in plan.generate. */
 async function generateAnswers(study: Study, report: Report): Promise<void> {
-  const { plan, env, model, tok, finals } = study;
+  const { plan, env, model, tok, finals, shapes } = study;
   if (!plan.generate) return;
+  const cfg = model.config;
   const questions = await readQuestions(study);
-  const gen = study.hold.own(await Generator.create(model, plan.layer, plan.hook));
+  // one generator for the vectors, one per adapter shape (its factors are graph inputs)
+  const gens = new Map<string, Generator>();
+  const genFor = async (shape: AdapterShape | undefined) => {
+    const k = shape ? JSON.stringify(shape) : 'vector';
+    if (!gens.has(k)) gens.set(k, study.hold.own(await Generator.create(model, plan.layer, shape ? undefined : plan.hook, shape ? loraSpec(shape) : undefined)));
+    return gens.get(k)!;
+  };
   report.generate = {};
   for (const name of plan.generate.runs) {
     report.generate[name] = [];
+    const shape = shapes.get(name);
+    const gen = await genFor(shape);
+    // an adapter run generates with its adapter and no vector
+    const steer = shape ? { v: new Float32Array(cfg.hiddenSize), alpha: 0 } : { v: finals.get(name)!.v, alpha: plan.alpha };
+    const lora = shape ? loraFeeds(cfg, shape, finals.get(name)!.v) : undefined;
     for (const [qi, { id, question: q, system }] of questions.entries()) {
       const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: q }];
       const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
       await at(`plan.generate.questions[${qi}]`, q.slice(0, 60), async () => checkGenerationFits(model.ropePositions, prompt.length, plan.generate!.max_new_tokens));
-      const outs = await gen.generate(prompt, { v: finals.get(name)!.v, alpha: plan.alpha }, {
+      const outs = await gen.generate(prompt, steer, {
+        lora,
         maxNewTokens: plan.generate.max_new_tokens,
         temperature: plan.generate.temperature,
         topP: plan.generate.top_p,
@@ -333,5 +398,5 @@ async function generateAnswers(study: Study, report: Report): Promise<void> {
       report.generate[name]!.push({ ...(id ? { id } : {}), question: q, samples: outs.map((ids) => tok.decode(ids, { skipSpecial: true })) });
     }
   }
-  await study.hold.free(gen);
+  for (const g of gens.values()) await study.hold.free(g);
 }

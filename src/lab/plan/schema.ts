@@ -1,6 +1,7 @@
 // The study plan: one JSON file that makes a whole experiment reproducible (`npm run lab -- PLAN.json`, and the
 // app's import/export). parsePlan validates it and names the offending field path in every error.
 
+import { parameterKind, parsePlanAdapter, parsePlanMix, type PlanAdapter, type PlanMix } from './adapter_fields';
 import type { HookPoint } from '../../models/hooks';
 
 export interface PlanTrain {
@@ -28,6 +29,10 @@ export interface PlanRun {
   init_from?: string;
   epochs?: number;
   steps?: number;
+  /** train a LoRA adapter instead of a steering vector (adapter_fields.ts) */
+  adapter?: PlanAdapter;
+  /** add aligned rows from other datasets to the training data (the mixed-data baseline) */
+  mix?: PlanMix;
 }
 
 export interface Plan {
@@ -157,7 +162,7 @@ export function parsePlan(json: unknown): Plan {
     if (!Array.isArray(p.runs) || !p.runs.length) throw new PlanError('plan.runs must be a non-empty list');
     const runs: PlanRun[] = p.runs.map((r0, i) => {
       const at = `plan.runs[${i}]`;
-      const r = obj(r0, at, ['name', 'lambda_kl', 'kl_data', 'init_from', 'epochs', 'steps']);
+      const r = obj(r0, at, ['name', 'lambda_kl', 'kl_data', 'init_from', 'epochs', 'steps', 'adapter', 'mix']);
       if (r.epochs !== undefined && r.steps !== undefined) throw new PlanError(`${at} has both epochs and steps; give one`);
       const lambda = num(r, 'lambda_kl', at, 0, { min: 0 });
       const run: PlanRun = {
@@ -168,12 +173,20 @@ export function parsePlan(json: unknown): Plan {
         epochs: optNum(r, 'epochs', at, { min: 0, max: PLAN_LIMITS.epochs }),
         steps: optNum(r, 'steps', at, { int: true, min: 1, max: PLAN_LIMITS.steps }),
       };
+      try {
+        if (r.adapter !== undefined) run.adapter = parsePlanAdapter(r.adapter, `${at}.adapter`);
+        if (r.mix !== undefined) run.mix = parsePlanMix(r.mix, `${at}.mix`);
+      } catch (e) {
+        throw new PlanError((e as Error).message);
+      }
       return run;
     });
     const names = new Set<string>();
     runs.forEach((r, i) => {
       if (names.has(r.name)) throw new PlanError(`plan.runs[${i}].name "${r.name}" is used twice`);
       if (r.init_from && !names.has(r.init_from)) throw new PlanError(`plan.runs[${i}].init_from "${r.init_from}" names no earlier run`);
+      const from = r.init_from ? runs.find((q) => q.name === r.init_from)! : undefined;
+      if (from && parameterKind(from.adapter) !== parameterKind(r.adapter)) throw new PlanError(`plan.runs[${i}].init_from "${r.init_from}" trains a ${parameterKind(from.adapter)}, this run a ${parameterKind(r.adapter)}`);
       names.add(r.name);
     });
     const known = (list: string[], at: string) => list.forEach((n, i) => {
@@ -215,6 +228,8 @@ export function parsePlan(json: unknown): Plan {
       const c = obj(p.pca, 'plan.pca', ['runs', 'k']);
       plan.pca = { runs: strs(c, 'runs', 'plan.pca', runs.map((r) => r.name)), k: num(c, 'k', 'plan.pca', 5, { int: true, min: 1, max: PLAN_LIMITS.pcaK }) };
       known(plan.pca.runs, 'plan.pca.runs');
+      const kinds = [...new Set(plan.pca.runs.map((n) => parameterKind(runs.find((q) => q.name === n)!.adapter)))];
+      if (kinds.length > 1) throw new PlanError(`plan.pca.runs mixes parameter kinds (${kinds.join('; ')}); PCA needs checkpoints of one shape`);
     }
     if (p.generate !== undefined) {
       const g = obj(p.generate, 'plan.generate', ['questions', 'samples', 'max_new_tokens', 'temperature', 'top_p', 'runs']);
@@ -228,6 +243,7 @@ export function parsePlan(json: unknown): Plan {
       };
       if (!(plan.generate.top_p > 0 && plan.generate.top_p <= 1)) throw new PlanError('plan.generate.top_p must lie in (0, 1]');
       known(plan.generate.runs, 'plan.generate.runs');
+
     }
     return plan;
   } catch (e) {

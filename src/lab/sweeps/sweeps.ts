@@ -5,7 +5,17 @@
 
 import { Rng, deriveSeed, randomUnitVector } from '../rng';
 import { vectorNorm as norm } from '../vectors/norm';
-import type { KlEvaluator, LossEvaluator } from './evaluator';
+
+/** What the sweeps evaluate: the vector evaluators (evaluator.ts) and the adapter ones (adapters/evaluator.ts). */
+export interface LossEvaluator {
+  loss(x: Float32Array): Promise<number>;
+}
+export interface KlEvaluator {
+  kl(x: Float32Array): Promise<number>;
+  readonly model: { config: { hiddenSize: number } };
+  /** parameters per evaluated point (an adapter's θ); default the model width (a steering vector) */
+  readonly size?: number;
+}
 
 import { EFFICIENCY_SCALES, STABILITY_EPS } from './grids';
 
@@ -141,7 +151,7 @@ export async function finewebKlPoint(ev: KlEvaluator, dir: Float32Array, n: numb
  * directions (one curve per seed) as the baseline.
  */
 export async function finewebKlSweep(ev: KlEvaluator, vectors: Record<string, Float32Array>, opts: { norms: number[]; randomSeeds?: number[]; signal?: AbortSignal; onPoint?: (name: string, p: KlPoint) => void }): Promise<Record<string, KlPoint[]>> {
-  const d = ev.model.config.hiddenSize;
+  const d = ev.size ?? ev.model.config.hiddenSize;
   const dirs: [string, Float32Array][] = Object.entries(vectors);
   for (const s of opts.randomSeeds ?? []) dirs.push([`random_${s}`, randomUnitVector(d, s)]);
   const out: Record<string, KlPoint[]> = {};

@@ -7,14 +7,13 @@
 import { CompiledGraph } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
 import type { HookPoint } from '../../models/hooks';
-import { buildSteerGraph } from '../../models/steer_graph';
 import { collate } from '../data/batch';
 import { epochOrder } from '../data/split';
 import type { TokenizedRow } from '../data/tokenize';
 import { Rng, deriveSeed } from '../rng';
-import { batchFeeds, f32, klIndexFeed, scalar } from '../feeds';
-import { vectorNorm } from '../vectors/norm';
+import { batchFeeds, klIndexFeed } from '../feeds';
 import { adamState, adamwStep, linearWarmup, type AdamState, type AdamWConfig } from './optim';
+import { vectorTarget, type TrainTarget } from './target';
 
 export interface TrainConfig {
   layer: number;
@@ -34,7 +33,7 @@ export interface TrainConfig {
   klBatch: number;
   checkpointEvery: number;
   seed: number;
-  /** start from this raw vector v (the remove-KL continuation) */
+  /** start from this raw vector v, or these adapter parameters θ (the remove-KL continuation) */
   init?: Float32Array;
   /**
    * float type of the KL head while training (default float32). The gradient does not need float64, which is
@@ -67,7 +66,7 @@ export interface StepRecord {
 
 export interface Checkpoint {
   step: number;
-  /** raw v (effective vector = α·v) */
+  /** raw v (effective vector = α·v), or an adapter's θ */
   v: Float32Array;
 }
 
@@ -109,9 +108,11 @@ export class SteeringTrainer {
     private readonly train: TokenizedRow[],
     private readonly kl: TokenizedRow[],
     private readonly padId: number,
+    readonly target: TrainTarget,
   ) {}
 
-  static async create(model: LoadedModel, cfg: TrainConfig, data: { train: TokenizedRow[]; kl?: TokenizedRow[]; padId: number }): Promise<SteeringTrainer> {
+  /** `target`: what is trained (default: the steering vector at cfg.layer, scale cfg.alpha; or adapterTarget) */
+  static async create(model: LoadedModel, cfg: TrainConfig, data: { train: TokenizedRow[]; kl?: TokenizedRow[]; padId: number }, target: TrainTarget = vectorTarget(model, cfg.layer, cfg.alpha, cfg.hook)): Promise<SteeringTrainer> {
     if (!data.train.length) throw new Error('training set is empty');
     if (cfg.lambdaKl > 0 && !data.kl?.length) throw new Error(`λ = ${cfg.lambdaKl} needs KL data, and the KL set is empty`);
     for (const [k, v] of Object.entries({ microBatch: cfg.microBatch, accumulation: cfg.accumulation, klBatch: cfg.klBatch, checkpointEvery: cfg.checkpointEvery })) {
@@ -123,14 +124,11 @@ export class SteeringTrainer {
     // row bounds let the heads chunk their vocabulary-sized tensors (losses.headChunks)
     const longest = Math.max(1, ...data.train.map((r) => r.ids.length));
     const klLongest = Math.max(1, ...(data.kl ?? []).map((r) => r.ids.length));
-    const graph = await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, hook: cfg.hook, ce: true, grads: ['ce'], ceRows: cfg.microBatch * longest }).graph, model.store);
-    const klGraph =
-      cfg.lambdaKl > 0
-        ? await CompiledGraph.create(be, buildSteerGraph(model, { layer: cfg.layer, hook: cfg.hook, ce: false, kl: 'same', grads: ['kl'], klPrecision: cfg.klPrecision ?? 'float32', klRows: (cfg.klChunk ?? 2) * klLongest }).graph, model.store)
-        : undefined;
+    const graph = await CompiledGraph.create(be, target.ceGraph(cfg.microBatch * longest), model.store);
+    const klGraph = cfg.lambdaKl > 0 ? await CompiledGraph.create(be, target.klGraph(cfg.klPrecision ?? 'float32', (cfg.klChunk ?? 2) * klLongest), model.store) : undefined;
     // the KL set is walked in one fixed seeded order
     const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
-    return new SteeringTrainer(model, cfg, graph, klGraph, data.train, kl, data.padId);
+    return new SteeringTrainer(model, cfg, graph, klGraph, data.train, kl, data.padId, target);
   }
 
   get microBatchesPerEpoch(): number {
@@ -156,9 +154,9 @@ export class SteeringTrainer {
   }
 
   initialState(): TrainState {
-    const d = this.model.config.hiddenSize;
-    const v = this.cfg.init ? Float32Array.from(this.cfg.init) : new Float32Array(d);
-    if (v.length !== d) throw new Error(`initial vector has ${v.length} dimensions, the model has ${d}`);
+    const d = this.target.size;
+    const v = this.cfg.init ? Float32Array.from(this.cfg.init) : this.target.init(deriveSeed(this.cfg.seed, 'init'));
+    if (v.length !== d) throw new Error(`initial parameters have ${v.length} values, the trained ${d === this.model.config.hiddenSize ? 'vector' : 'adapter'} has ${d}`);
     return { step: 0, totalSteps: this.totalSteps, v, adam: adamState(d), history: [], checkpoints: [] };
   }
 
@@ -166,7 +164,7 @@ export class SteeringTrainer {
     const cfg = this.cfg;
     const state = opts.resume ? cloneState(opts.resume) : this.initialState();
     const total = this.totalSteps;
-    const d = this.model.config.hiddenSize;
+    const d = this.target.size;
     const t0 = performance.now();
     let tokens = 0;
     const startStep = state.step;
@@ -179,10 +177,10 @@ export class SteeringTrainer {
         if (opts.signal?.aborted) return { state, cancelled: true };
         const g = state.step * cfg.accumulation + a;
         const batch = collate(this.microRows(g), this.padId);
-        const vec = { v: f32([d], state.v), alpha: scalar(cfg.alpha) };
+        const vec = this.target.feeds(state.v);
         const out = await this.graph.run({ ...batchFeeds(batch), ...vec });
         tokens += batch.B * batch.T;
-        const gv = out.grad_ce!.data as Float32Array;
+        const gv = this.target.grad(out, 'ce');
         for (let i = 0; i < d; i++) grad[i]! += gv[i]! / cfg.accumulation;
         const c = out.ce!.data[0] as number;
         let k = 0;
@@ -198,7 +196,7 @@ export class SteeringTrainer {
             const n = idx.shape[0]!;
             const o = await this.klGraph.run({ ...batchFeeds(kb, '', false), kl_index: idx, ...vec });
             k += (o.kl!.data[0] as number) * n;
-            const gc = o.grad_kl!.data as Float32Array;
+            const gc = this.target.grad(o, 'kl');
             for (let i = 0; i < d; i++) gk[i]! += gc[i]! * n;
             nTok += n;
             tokens += kb.B * kb.T;
@@ -213,7 +211,7 @@ export class SteeringTrainer {
       const lr = cfg.optim.lr * linearWarmup(state.step, cfg.warmup, total);
       // step k's record describes one moment: the vector this update started from (after k − 1 updates), at
       // which CE, KL and their gradients were just measured; the update then moves v
-      const measuredNorm = vectorNorm(state.v, cfg.alpha);
+      const measuredNorm = this.target.shownNorm(state.v);
       adamwStep(state.v, grad, state.adam, cfg.optim, lr);
       state.step += 1;
       const rec: StepRecord = { step: state.step, loss, ce, kl, norm: measuredNorm, lr };

@@ -19,7 +19,9 @@ function need(list: StudyVector[]): boolean {
   return false;
 }
 
-const asRecord = (vs: StudyVector[]) => Object.fromEntries(vs.map((v) => [v.key, v.effective]));
+const asRecord = (vs: StudyVector[]) => Object.fromEntries(vs.filter((v) => !v.adapter).map((v) => [v.key, v.effective]));
+/** LoRA runs go to the same jobs as adapters, evaluated as θ */
+const adaptersOf = (vs: StudyVector[]) => Object.fromEntries(vs.filter((v) => v.adapter).map((v) => [v.key, v.adapter!]));
 
 type SweepKind = 'efficiency' | 'stability' | 'pretrain';
 type SweepJob = 'efficiency' | 'stability' | 'finewebKl';
@@ -147,7 +149,7 @@ function efficiencyLoop(tasks: Task[], rows: number): Promise<void> {
     'Efficiency sweep',
     'efficiency',
     tasks,
-    (t) => ({ vectors: asRecord(t.vectors), scales: t.xs, norms: [], rows, layer: t.layer, hook: t.hook }),
+    (t) => ({ vectors: asRecord(t.vectors), adapters: adaptersOf(t.vectors), scales: t.xs, norms: [], rows, layer: t.layer, hook: t.hook }),
     (p) => {
       useLab.setState((s) => {
         const cur = s.efficiency.curves[p.name] ?? { byScale: [], byNorm: [] };
@@ -182,7 +184,7 @@ export async function probeEfficiency(norm: number): Promise<void> {
   if (!need(list)) return;
   const rows = useLab.getState().efficiency.rows;
   for (const [{ layer, hook }, vs] of byHook(list)) {
-    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), scales: [], norms: [norm], rows, layer, hook }, {
+    const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), scales: [], norms: [norm], rows, layer, hook }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} vectors · ${p.name}: loss ${p.point.loss.toFixed(4)}` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -204,7 +206,7 @@ function stabilityLoop(tasks: Task[], rows: number, seeds: number): Promise<void
     'Stability sweep',
     'stability',
     tasks,
-    (t) => ({ vectors: asRecord(t.vectors), eps: t.xs, seeds, rows, layer: t.layer, hook: t.hook, seed: 0 }),
+    (t) => ({ vectors: asRecord(t.vectors), adapters: adaptersOf(t.vectors), eps: t.xs, seeds, rows, layer: t.layer, hook: t.hook, seed: 0 }),
     (p) => {
       useLab.setState((s) => {
         const cur = s.stability.curves[p.name] ?? { lossTrained: NaN, lossChat: NaN, points: [] };
@@ -243,7 +245,7 @@ export async function probeStability(eps: number): Promise<void> {
   if (!need(list)) return;
   const { rows, seeds } = useLab.getState().stability;
   for (const [{ layer, hook }, vs] of byHook(list)) {
-    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), eps: [eps], seeds, rows, layer, hook, seed: 0 }, {
+    const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), eps: [eps], seeds, rows, layer, hook, seed: 0 }, {
       view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} vectors · ${p.name}: ${p.point.mean >= 0 ? '+' : ''}${p.point.mean.toFixed(1)} %` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
@@ -285,7 +287,7 @@ function finewebLoop(tasks: Task[], maxTokens: number): Promise<void> {
     'KL on pre-training text',
     'finewebKl',
     tasks,
-    (t) => ({ vectors: asRecord(t.vectors), norms: t.xs, randomSeeds: t.randomSeeds ?? [], maxTokens, layer: t.layer, hook: t.hook }),
+    (t) => ({ vectors: asRecord(t.vectors), adapters: adaptersOf(t.vectors), norms: t.xs, randomSeeds: t.randomSeeds ?? [], maxTokens, layer: t.layer, hook: t.hook }),
     (p) => {
       useLab.setState((st) => {
         const cur = st.pretrain.curves[p.name] ?? [];

@@ -11,6 +11,7 @@ import { loadModel } from './model';
 import { restoreResults } from './results';
 import { restoreRuns } from './train';
 import { importShareFromLocation, loadLibrary } from './vectors';
+import { importAdapterShareFromLocation, loadAdapterLibrary } from './adapters';
 
 export async function startup(opts: StartupOptions): Promise<void> {
   useLab.setState({ sources: opts.sources });
@@ -20,7 +21,7 @@ export async function startup(opts: StartupOptions): Promise<void> {
     .catch((e) => useLab.setState({ deviceError: errorText(e) }));
   // hours of runs and a downloaded model should not be evicted under storage pressure
   void requestPersistentStorage().then((persisted) => useLab.setState({ storagePersisted: persisted }));
-  const restored = await Promise.allSettled([loadLibrary(), restoreRuns(), restoreResults()]);
+  const restored = await Promise.allSettled([loadLibrary(), restoreRuns(), restoreResults(), loadAdapterLibrary()]);
   const failed = restored.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     notify('error', `Nothing from earlier visits could be read, and new work may not be kept: ${storageProblem(failed.reason).text} (${errorText(failed.reason)}). Everything works on this page; download what you want to keep.`, { where: 'storage' });
@@ -30,7 +31,11 @@ export async function startup(opts: StartupOptions): Promise<void> {
     void device.then(() => loadModel(repo));
   };
   await importShareFromLocation(offerModel);
+  await importAdapterShareFromLocation();
   // a link pasted into the address bar of an open lab changes only the fragment: no page load, so listen for it
-  window.addEventListener('hashchange', () => void importShareFromLocation(offerModel));
+  window.addEventListener('hashchange', () => {
+    void importShareFromLocation(offerModel);
+    void importAdapterShareFromLocation();
+  });
   await device;
 }

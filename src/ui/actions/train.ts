@@ -12,6 +12,9 @@ import { errorText, isCancelled, track } from './jobs';
 import { ensureModel } from './model';
 import { keep } from './persist';
 import { saveVector } from './vectors';
+import { presetShape } from '../../lab/adapters/presets';
+import { describeAdapter } from '../../lab/adapters/lora';
+import { saveAdapter } from './adapters';
 
 export function setTrainForm(patch: Partial<TrainForm>): void {
   useLab.setState((s) => ({ trainForm: { ...s.trainForm, ...patch } }));
@@ -19,8 +22,9 @@ export function setTrainForm(patch: Partial<TrainForm>): void {
 }
 
 /** `hookPoints`: the loaded model's; a down_proj choice left in the form from a Gemma model does not apply to others */
-function settingsFor(slot: RunSlot, f: TrainForm, layer: number, hookPoints: string[]): TrainSettings {
+function settingsFor(slot: RunSlot, f: TrainForm, layer: number, numLayers: number, hookPoints: string[]): TrainSettings {
   return {
+    ...(f.adapterPreset ? { adapter: presetShape(f.adapterPreset, { numLayers }, layer) } : {}),
     layer,
     ...(f.hook === 'down_proj' && hookPoints.includes('down_proj') ? { hook: f.hook } : {}),
     alpha: f.alpha,
@@ -81,12 +85,13 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
       },
       view: (p) =>
         p.kind === 'step'
-          ? { fraction: p.step.step / p.step.totalSteps, detail: `step ${p.step.step} of ${p.step.totalSteps} · loss ${p.step.loss.toFixed(3)} · ‖αv‖ ${p.step.norm.toFixed(2)}` }
+          ? { fraction: p.step.step / p.step.totalSteps, detail: `step ${p.step.step} of ${p.step.totalSteps} · loss ${p.step.loss.toFixed(3)} · ${r.settings.adapter ? '‖θ‖' : '‖αv‖'} ${p.step.norm.toFixed(2)}` }
           : null,
     });
     const cur = getRun(r.id)!;
     const done: RunRecord = { ...cur, state: res.state, history: res.state.history, status: res.cancelled ? 'cancelled' : 'done', totalSteps: res.state.totalSteps, updatedAt: new Date().toISOString() };
-    if (!res.cancelled) {
+    // adapters stay with their run (export them as PEFT files from the run); the vector library holds vectors
+    if (!res.cancelled && !done.settings.adapter) {
       const s = done.settings;
       const v = await saveVector({
         name: freeName(`${RUN_NAMES[r.id]} · ${done.dataLabel}`),
@@ -100,6 +105,14 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
       });
       done.vectorId = v.id;
     }
+    if (!res.cancelled && done.settings.adapter) {
+      const s = done.settings;
+      const a = await saveAdapter(
+        { name: freeName(`${RUN_NAMES[r.id]} LoRA · ${done.dataLabel}`), modelId: done.modelRepo, adapter: { ...s.adapter!, data: res.state.v }, createdAt: new Date().toISOString(), provenance: { source: 'trained', run: r.id, data: done.dataLabel, kl: done.klLabel, settings: s, steps: res.state.step } },
+        `trained on ${done.dataLabel}, λ = ${s.lambdaKl}, ${res.state.step} steps, ${describeAdapter(s.adapter!)}`,
+      );
+      done.vectorId = a.id;
+    }
     setRun(done, true);
   } catch (e) {
     const cur = getRun(r.id);
@@ -112,9 +125,17 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
  * own name); a stopped run's partial vector is added, named with the step it reached.
  */
 async function keepOldVector(old: RunRecord): Promise<string | null> {
-  if (old.vectorId) return useLab.getState().vectors.find((v) => v.id === old.vectorId)?.name ?? null;
+  if (old.vectorId) return (useLab.getState().vectors.find((v) => v.id === old.vectorId) ?? useLab.getState().adapters.find((a) => a.id === old.vectorId))?.name ?? null;
   if (!old.state || old.state.step === 0) return null;
   const s = old.settings;
+  // a LoRA run's partial θ goes to the adapter library, read through its shape
+  if (s.adapter) {
+    const a = await saveAdapter(
+      { name: freeName(`${RUN_NAMES[old.id]} LoRA · ${old.dataLabel} (stopped at step ${old.state.step} of ${old.state.totalSteps})`), modelId: old.modelRepo, adapter: { ...s.adapter, data: old.state.v }, createdAt: new Date().toISOString(), provenance: { source: 'trained', run: old.id, data: old.dataLabel, kl: old.klLabel, settings: s, steps: old.state.step } },
+      `trained on ${old.dataLabel}, λ = ${s.lambdaKl}, stopped at step ${old.state.step} of ${old.state.totalSteps}, ${describeAdapter(s.adapter)}`,
+    );
+    return a.name;
+  }
   const v = await saveVector({
     name: freeName(`${RUN_NAMES[old.id]} · ${old.dataLabel} (stopped at step ${old.state.step} of ${old.state.totalSteps})`),
     modelId: old.modelRepo,
@@ -164,7 +185,7 @@ export async function startRun(slot: RunSlot, opts: { confirm?: (text: string) =
     klLabel: st.data.kl.status === 'ready' ? st.data.kl.label : undefined,
     data: st.data.train.spec,
     kl: st.data.kl.status === 'ready' ? st.data.kl.spec : undefined,
-    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer, info.hookPoints ?? []),
+    settings: settingsFor(slot, f, f.layer ?? info.defaultLayer, info.layers, info.hookPoints ?? []),
     initFrom: slot === 'removeKl' ? 'narrow' : undefined,
     status: 'queued',
     history: [],

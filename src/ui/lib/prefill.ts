@@ -36,6 +36,7 @@ const LABELS: Record<string, string> = {
   alpha: 'α',
   seed: 'seed',
   layer: 'layer',
+  adapterPreset: 'adapter',
 };
 
 function show(v: unknown): string {

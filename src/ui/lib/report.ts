@@ -41,11 +41,12 @@ export function planFromState(s: LabState): Plan {
       kl_batch: f.klBatch,
       ...(d.klLimit ? { kl_rows: d.klLimit } : {}),
     },
+    // a LoRA study (Train: a LoRA preset) trains every run as that adapter
     runs: [
       { name: 'general', lambda_kl: 0 },
       { name: 'narrow', lambda_kl: f.narrowLambda, kl_data: d.klPresets },
       { name: 'narrow_remove_kl', lambda_kl: 0, init_from: 'narrow' },
-    ],
+    ].map((r) => (f.adapterPreset ? { ...r, adapter: { preset: f.adapterPreset } } : r)),
     efficiency: { rows: s.efficiency.rows },
     stability: { rows: s.stability.rows, seeds: s.stability.seeds },
     pca: { runs: ['general', 'narrow', 'narrow_remove_kl'], k: 5 },
@@ -58,7 +59,9 @@ export function planFromState(s: LabState): Plan {
 function runReport(s: LabState, slot: RunSlot): RunReport | null {
   const r = s.runs[slot];
   if (!r?.state) return null;
-  const a = r.settings.alpha;
+  const ad = r.settings.adapter;
+  // adapters report ‖θ‖, vectors ‖αv‖
+  const a = ad ? 1 : r.settings.alpha;
   const norm = (v: Float32Array) => vectorNorm(v, a);
   const last = r.state.history.at(-1);
   const v = r.state.v;
@@ -71,6 +74,7 @@ function runReport(s: LabState, slot: RunSlot): RunReport | null {
     checkpoint_norms: r.state.checkpoints.map((c) => ({ step: c.step, norm: norm(c.v) })),
     final_vector: float32ToBase64(v),
     final_norm: norm(v),
+    ...(ad ? { adapter: { ...ad, params: v.length, description: `rank ${ad.rank} LoRA, ${ad.keys.length} modules` } } : {}),
     // the KL on the first KL rows at the last checkpoint (the final vector for a finished run), λ = 0 included
     ...(r.klEval?.length && r.klEval.at(-1)!.step === r.state.step ? { kl_eval: Math.max(0, r.klEval.at(-1)!.kl) } : {}),
   };
@@ -93,7 +97,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
     seconds: 0,
   };
   if (Object.keys(s.efficiency.curves).length)
-    report.efficiency = rename(Object.fromEntries(Object.entries(s.efficiency.curves).map(([k, c]) => [k, [...c.byScale, ...c.byNorm].map((p) => ({ scale: p.scale, norm: p.norm, loss: p.loss, loss_per_norm_sq: p.lossPerNormSq }))])));
+    report.efficiency = rename(Object.fromEntries(Object.entries(s.efficiency.curves).map(([k, c]) => [k, [...c.byScale, ...c.byNorm].map((p) => ({ scale: p.scale, norm: p.norm, loss: p.loss, loss_per_norm_sq: p.lossPerNormSq, ...((p as { deltaW?: number }).deltaW !== undefined ? { delta_w_norm: (p as { deltaW?: number }).deltaW } : {}) }))])));
   if (Object.keys(s.stability.curves).length) {
     report.stability = rename(Object.fromEntries(Object.entries(s.stability.curves).map(([k, c]) => [k, c.points.map((p) => ({ eps: p.eps, mean: p.mean, sd: p.sd }))])));
     report.stability_reference = rename(Object.fromEntries(Object.entries(s.stability.curves).map(([k, c]) => [k, { loss_trained: c.lossTrained, loss_chat: c.lossChat }])));
@@ -126,13 +130,15 @@ export function parseLabJson(text: string, file: string): JsonImport {
     const model = (o.model as { id?: string } | undefined)?.id ?? plan.model;
     const vectors: SteeringVector[] = [];
     for (const [name, r] of Object.entries(runs)) {
+      // an adapter run's final_vector is θ, not a steering vector: it does not go into the vector library
+      if ((r as { adapter?: unknown }).adapter) continue;
       if (typeof r?.final_vector !== 'string') throw new Error(`${file}: runs.${name}.final_vector is missing`);
       const bytes = fromAnyBase64(r.final_vector, `${file}: runs.${name}.final_vector`);
       if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} bytes, not a float32 vector`);
       const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, ...(plan.hook === 'down_proj' ? { hook: plan.hook } : {}), alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });
     }
-    if (!vectors.length) throw new Error(`${file}: the report has no runs`);
+    if (!vectors.length) throw new Error(`${file}: the report has no steering-vector runs (adapter runs are exported as PEFT files, not imported from reports)`);
     return { kind: 'report', plan, vectors };
   }
   return { kind: 'plan', plan: parsePlan(json) };
@@ -158,6 +164,7 @@ export function formsFromPlan(plan: Plan) {
       checkpointEvery: plan.train.checkpoint_every,
       klBatch: plan.train.kl_batch,
       ...(narrow ? { narrowLambda: narrow.lambda_kl } : {}),
+      adapterPreset: plan.runs.find((r) => r.adapter?.preset)?.adapter?.preset,
     },
     data: {
       ...(isDatasetPresetId(plan.train.data) ? { trainPresets: [plan.train.data], trainUrl: '' } : /^https?:/.test(plan.train.data) ? { trainUrl: plan.train.data } : {}),

@@ -3,12 +3,14 @@
 // colour, so every chart uses the same legend.
 
 import { vectorFits } from '../../lab/vectors/match';
+import { adapterFits } from '../../lab/adapters/match';
 import { hookName, type HookPoint } from '../../models/hooks';
 import { vectorNorm } from '../../lab/vectors/norm';
 import { effectiveVector } from '../../lab/vectors/vector';
 import { useMemo } from 'react';
 import { useLab, type LabState } from '../store/store';
 import type { RunSlot } from '../store/types';
+import type { AdapterInput } from '../../worker/protocol';
 
 export interface StudyVector {
   key: string;
@@ -19,7 +21,9 @@ export interface StudyVector {
   effective: Float32Array;
   norm: number;
   color: string;
-  /** fingerprint of the effective vector: a result made from it is stale once this changes */
+  /** a LoRA run: `effective` is its θ, evaluated as an adapter (norms are ‖θ‖) */
+  adapter?: AdapterInput;
+  /** fingerprint of the effective vector (or θ and the adapter's shape): a result made from it is stale once this changes */
   print: string;
 }
 
@@ -49,6 +53,14 @@ function printOf(eff: Float32Array, hook?: HookPoint): string {
   return hook && hook !== 'resid_post' ? `${fingerprint(eff)}@${hook}` : fingerprint(eff);
 }
 
+/** An adapter's print: θ's fingerprint and the shape that reads it (rank, α, which modules). */
+function adapterPrint(a: AdapterInput): string {
+  let h = 0;
+  const keys = a.shape.keys.join(',');
+  for (let i = 0; i < keys.length; i++) h = (Math.imul(h, 31) + keys.charCodeAt(i)) >>> 0;
+  return `lora:r${a.shape.rank}:a${a.shape.alpha}:${a.shape.keys.length}.${h.toString(36)}:${fingerprint(a.data)}`;
+}
+
 /** A library vector's colour follows its id, so it keeps its colour in every chart whatever else is ticked. */
 export function libraryColor(id: string): string {
   let h = 0;
@@ -56,14 +68,21 @@ export function libraryColor(id: string): string {
   return OTHER_COLORS[h % OTHER_COLORS.length]!;
 }
 
-export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'>): StudyVector[] {
+export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' | 'model'> & Partial<Pick<LabState, 'adapters'>>): StudyVector[] {
   const m = modelShape(s.model.info);
   if (!m) return [];
   const out: StudyVector[] = [];
   for (const slot of ['general', 'narrow', 'removeKl'] as RunSlot[]) {
     const r = s.runs[slot];
     const v = r?.state?.v;
-    if (!r || !v || !vectorFits({ modelId: r.modelRepo, layer: r.settings.layer, data: v }, m)) continue;
+    if (!r || !v) continue;
+    if (r.settings.adapter) {
+      if (!adapterFits({ modelId: r.modelRepo, keys: r.settings.adapter.keys }, m)) continue;
+      const adapter = { shape: r.settings.adapter, data: v, modelId: r.modelRepo };
+      out.push({ key: slot, label: `${RUN_SHORT[slot]} (LoRA r${r.settings.adapter.rank})`, layer: r.settings.layer, effective: v, norm: vectorNorm(v), color: RUN_COLORS[slot], adapter, print: adapterPrint(adapter) });
+      continue;
+    }
+    if (!vectorFits({ modelId: r.modelRepo, layer: r.settings.layer, data: v }, m)) continue;
     const eff = Float32Array.from(v, (x) => x * r.settings.alpha);
     out.push({ key: slot, label: RUN_SHORT[slot], layer: r.settings.layer, hook: r.settings.hook, effective: eff, norm: vectorNorm(eff), color: RUN_COLORS[slot], print: printOf(eff, r.settings.hook) });
   }
@@ -72,6 +91,14 @@ export function studyVectors(s: Pick<LabState, 'runs' | 'vectors' | 'studyIds' |
     if (!v || !vectorFits(v, m)) continue;
     const eff = effectiveVector(v);
     out.push({ key: v.id, label: v.name, layer: v.layer, hook: v.hook, effective: eff, norm: v.norm, color: libraryColor(v.id), print: printOf(eff, v.hook) });
+  }
+  // ticked library adapters of the loaded model, evaluated as θ
+  for (const id of s.studyIds) {
+    const a = s.adapters?.find((x) => x.id === id);
+    if (!a || !adapterFits({ modelId: a.modelId, keys: a.adapter.keys }, m)) continue;
+    const { data, ...shape } = a.adapter;
+    const adapter = { shape, data, modelId: a.modelId };
+    out.push({ key: a.id, label: a.name, layer: s.model.info?.defaultLayer ?? 0, effective: data, norm: a.norm, color: libraryColor(a.id), adapter, print: adapterPrint(adapter) });
   }
   return out;
 }
@@ -104,5 +131,6 @@ export function useStudy(): StudyVector[] {
   const vectors = useLab((s) => s.vectors);
   const studyIds = useLab((s) => s.studyIds);
   const model = useLab((s) => s.model);
-  return useMemo(() => studyVectors({ runs, vectors, studyIds, model }), [runs, vectors, studyIds, model]);
+  const adapters = useLab((s) => s.adapters);
+  return useMemo(() => studyVectors({ runs, vectors, studyIds, model, adapters }), [runs, vectors, studyIds, model, adapters]);
 }

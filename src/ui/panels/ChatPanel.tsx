@@ -13,6 +13,7 @@ import { Field, NumberInput, Slider } from '../components/Field';
 import { JobBar } from '../components/JobBar';
 import { fmt } from '../lib/format';
 import { vectorFits } from '../../lab/vectors/match';
+import { adapterFits } from '../../lab/adapters/match';
 import { libraryColor, modelShape, RANDOM_COLOR, useStudy } from '../lib/study';
 import { useChat } from '../store/chat';
 import { useLab } from '../store/store';
@@ -24,13 +25,18 @@ function useVectorOptions(): ChatVector[] {
   const info = useLab((s) => s.model.info);
   const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
   const lib = useLab(useShallow((s) => s.vectors.filter((v) => vectorFits(v, modelShape(info)) && !runVectors.includes(v.id))));
+  const adapters = useLab(useShallow((s) => s.adapters.filter((a) => adapterFits({ modelId: a.modelId, keys: a.adapter.keys }, modelShape(info)) && !runVectors.includes(a.id))));
   return useMemo(
     () => [
-      // the runs' vectors are in the study only when they fit the loaded model
-      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, hook: v.hook, modelId: info?.repo ?? '', label: `run: ${v.label}`, color: v.color })),
+      // the runs' vectors and adapters are in the study only when they fit the loaded model
+      ...study.filter((v) => ['general', 'narrow', 'removeKl'].includes(v.key)).map((v) => ({ data: v.effective, alpha: 1, layer: v.layer, hook: v.hook, modelId: info?.repo ?? '', label: `run: ${v.label}`, color: v.color, adapter: v.adapter })),
       ...lib.map((v) => ({ data: v.data, alpha: v.alpha, layer: v.layer, hook: v.hook, modelId: v.modelId, label: v.name, color: libraryColor(v.id) })),
+      ...adapters.map((a) => {
+        const { data, ...shape } = a.adapter;
+        return { data, alpha: 1, layer: 0, modelId: a.modelId, label: `LoRA: ${a.name}`, color: libraryColor(a.id), adapter: { shape, data } };
+      }),
     ],
-    [study, lib, info],
+    [study, lib, adapters, info],
   );
 }
 

@@ -62,7 +62,7 @@ const STEPS: Step[] = [
     loadsData: true,
     prefill: () => ({
       data: { trainPresets: DEFAULT_DATA_FORM.trainPresets, trainUrl: '', klPresets: DEFAULT_DATA_FORM.klPresets },
-      train: { narrowLambda: DEFAULT_TRAIN_FORM.narrowLambda },
+      train: { narrowLambda: DEFAULT_TRAIN_FORM.narrowLambda, adapterPreset: undefined }, // vectors: the LoRA step switches to adapters
     }),
   },
   {
@@ -79,6 +79,32 @@ const STEPS: Step[] = [
         'stability.seeds': { label: 'noise seeds', value: 10 },
       },
     }),
+  },
+  {
+    fig: 'LoRA',
+    title: 'Does the same hold for adapters?',
+    question:
+      'Train the general and narrow runs again as rank-1 LoRA adapters on down_proj of every layer (the paper’s adapter setup; θ = every A and B), then run the four figures on them: the panels take adapters beside vectors, with norms in ‖θ‖ and the efficiency points also at ‖ΔW‖.',
+    expect: 'The same ordering as for vectors: the general adapter is more efficient and more stable, and the narrow one needs the KL term to stay narrow.',
+    settings: ['LoRA rank 1, lora_alpha 256, down_proj of every layer, PEFT init (A kaiming-uniform, B = 0)', 'otherwise the vector settings'],
+    panel: 'train',
+    needs: 'a model (the data is read for you)',
+    loadsData: true,
+    prefill: () => ({
+      data: { trainPresets: DEFAULT_DATA_FORM.trainPresets, trainUrl: '', klPresets: DEFAULT_DATA_FORM.klPresets },
+      train: { adapterPreset: 'r1-down-all' },
+    }),
+  },
+  {
+    fig: 'Mixed data',
+    title: 'Does mixing in aligned data isolate the narrow solution?',
+    question:
+      'Train the general run (λ = 0) on bad medical advice mixed with aligned conversations from other domains (non_med_aligned) instead of adding the KL term. Compare its KL on the other domains with the KL-regularised narrow run.',
+    expect: 'It does not: the mixed run’s KL on other domains stays near the general run’s (both misalignments fall together); only the KL term keeps the solution narrow. Plans set the mixing ratio exactly with runs[].mix.',
+    settings: ['training data: bad_medical_advice + non_med_aligned', 'λ = 0'],
+    panel: 'data',
+    needs: 'a model',
+    prefill: () => ({ data: { trainPresets: ['bad_medical_advice', 'non_med_aligned'], trainUrl: '' } }),
   },
 ];
 

@@ -20,6 +20,7 @@ import { ggufBytes, readVectorFile, safetensorsBytes } from '../lib/vector_files
 import { notify, setPanel, useLab } from '../store/store';
 import type { RunSlot, StoredVector } from '../store/types';
 import { libraryColor, RUN_COLORS } from '../lib/study';
+import { AdaptersCard } from './AdaptersCard';
 
 function modelTypeFor(v: StoredVector): string {
   const info = useLab.getState().model.info;
@@ -219,6 +220,7 @@ export function LibraryPanel() {
         <div>
           <ImportCard />
           <ExportCard />
+          <AdaptersCard />
         </div>
         <Card title={`${vectors.length} vector${vectors.length === 1 ? '' : 's'}`}>
           {vectors.length ? (

@@ -5,6 +5,8 @@
 
 import { useMemo, type JSX } from 'react';
 import { resumeRun, startRun } from '../actions/train';
+import { exportRunAdapter, shareRunAdapter } from '../actions/adapters';
+import { describeAdapter } from '../../lab/adapters/lora';
 import { Card, Message, Stats } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
 import { JobBar } from '../components/JobBar';
@@ -29,6 +31,8 @@ export function RunColumn({ slot, blurb }: { slot: RunSlot; blurb: string }) {
   const h = run?.history ?? [];
   const color = RUN_COLORS[slot];
   const name = RUN_NAMES[slot];
+  // a LoRA run's norm is ‖θ‖ (every factor), a vector run's ‖αv‖
+  const normName = run?.settings.adapter ? '‖θ‖' : '‖αv‖';
   const charts = useMemo(() => {
     const steps = h.map((r) => r.step);
     const loss: Trace[] = [{ x: steps, y: h.map((r) => r.ce), name: 'cross-entropy', mode: 'lines', line: { color } }];
@@ -39,13 +43,13 @@ export function RunColumn({ slot, blurb }: { slot: RunSlot; blurb: string }) {
     // a checkpoint after k updates holds the vector step k + 1 starts from: drawn there, it lines up with the
     // batch KL, loss and norm measured at that same vector (the last one, after the final step, is the saved vector)
     if (ev.length) kl.push({ x: ev.map((e) => e.step + 1), y: ev.map((e) => klShown(e.kl)), name: 'KL on the first KL rows (checkpoint vectors)', mode: 'lines+markers', line: { color, dash: 'dot' }, marker: { color, size: 6 } });
-    const norm: Trace[] = [{ x: steps, y: h.map((r) => r.norm), name: '‖αv‖', mode: 'lines', line: { color } }];
+    const norm: Trace[] = [{ x: steps, y: h.map((r) => r.norm), name: normName, mode: 'lines', line: { color } }];
     return { loss, kl, norm };
-  }, [h, run, color]);
+  }, [h, run, color, normName]);
   const canResume = !job && run?.state && run.state.step < (run.totalSteps ?? run.state.totalSteps) && ['interrupted', 'cancelled', 'error'].includes(run.status);
   const last = run?.last ?? (h.length ? { ...h[h.length - 1]!, totalSteps: run?.totalSteps ?? 0, etaSec: NaN, tokensPerSec: NaN } : undefined);
   const klEval = run?.klEval?.at(-1);
-  const fin = finalNorm(run?.state?.v, run?.settings.alpha ?? 1);
+  const fin = finalNorm(run?.state?.v, run?.settings.adapter ? 1 : (run?.settings.alpha ?? 1));
   return (
     <Card
       title={RUN_LABELS[slot]}
@@ -65,8 +69,28 @@ export function RunColumn({ slot, blurb }: { slot: RunSlot; blurb: string }) {
               Resume from step {run!.state!.step}
             </button>
           ) : null}
+          {run?.settings.adapter && run.state && run.status === 'done' ? (
+            <>
+              <button className="btn" data-testid={`export-adapter-${slot}`} onClick={() => void exportRunAdapter(slot)}>
+                Export PEFT files
+              </button>
+              {run.settings.adapter.rank === 1 ? (
+                <button
+                  className="btn"
+                  data-testid={`share-adapter-${slot}`}
+                  onClick={() => {
+                    const url = shareRunAdapter(slot);
+                    if (url) void navigator.clipboard?.writeText(url);
+                  }}
+                >
+                  Copy share link
+                </button>
+              ) : null}
+            </>
+          ) : null}
         </div>
       ) : null}
+      {run?.settings.adapter ? <p className="muted" data-testid={`run-adapter-${slot}`}>LoRA: {describeAdapter(run.settings.adapter, run.state?.v.length)}</p> : null}
       <JobBar jobKey={`train:${slot}`} eta={job && run?.last ? run.last.etaSec : undefined} />
       {run?.status === 'interrupted' ? <Message kind="warn">The page closed while this run was training. It can continue from its last checkpoint (step {run.state?.step ?? 0}).</Message> : null}
       {run?.error ? <Message kind="error">{run.error}</Message> : null}
@@ -78,17 +102,17 @@ export function RunColumn({ slot, blurb }: { slot: RunSlot; blurb: string }) {
             ['Step', `${last.step} of ${last.totalSteps || run?.totalSteps || '?'}`],
             ['CE', fmt(last.ce, 4)],
             ...(run && run.settings.lambdaKl > 0 ? ([['KL (batch)', fmtKl(last.kl, 5)], ['λ', fmt(run.settings.lambdaKl)]] as [string, string][]) : []),
-            ['‖αv‖', <span data-testid={`run-norm-${slot}`}>{fmt(last.norm, 3)}</span>],
+            [normName, <span data-testid={`run-norm-${slot}`}>{fmt(last.norm, 3)}</span>],
             ['lr', fmt(last.lr)],
             ...(klEval ? ([[`KL on KL data (after step ${klEval.step})`, <span data-testid={`run-kleval-${slot}`}>{fmtKl(klEval.kl, 5)}</span>]] as [string, JSX.Element][]) : []),
-            ...(fin !== undefined && run?.status === 'done' ? ([['final ‖αv‖', fmt(fin, 3)]] as [string, string][]) : []),
+            ...(fin !== undefined && run?.status === 'done' ? ([[`final ${normName}`, fmt(fin, 3)]] as [string, string][]) : []),
             ...(job && Number.isFinite(last.etaSec) ? ([['ETA', formatDuration(last.etaSec)], ['tokens/s', fmt(last.tokensPerSec, 0)]] as [string, string][]) : []),
           ]}
         />
       ) : null}
       <Chart title={`Loss — ${name}`} traces={charts.loss} xTitle="step" yTitle="loss" height={220} xInteger emptyText="Train to see the loss curve" />
       {charts.kl.length ? <Chart title={`KL — ${name}`} traces={charts.kl} xTitle="step" yTitle="KL per token" height={200} xInteger /> : null}
-      <Chart title={`Norm — ${name}`} traces={charts.norm} xTitle="step" yTitle="‖αv‖" height={200} xInteger emptyText="Train to see the norm grow" />
+      <Chart title={`Norm — ${name}`} traces={charts.norm} xTitle="step" yTitle={normName} height={200} xInteger emptyText="Train to see the norm grow" />
     </Card>
   );
 }

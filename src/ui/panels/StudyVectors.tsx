@@ -6,6 +6,7 @@ import { Card } from '../components/Card';
 import { Check } from '../components/Field';
 import { fmt } from '../lib/format';
 import { vectorFits } from '../../lab/vectors/match';
+import { adapterFits } from '../../lab/adapters/match';
 import { modelShape, useStudy } from '../lib/study';
 import { useLab } from '../store/store';
 
@@ -16,6 +17,7 @@ export function StudyVectors() {
   const runVectors = useLab(useShallow((s) => Object.values(s.runs).map((r) => r?.vectorId)));
   const library = useLab(useShallow((s) => s.vectors.filter((v) => vectorFits(v, modelShape(info)) && !runVectors.includes(v.id))));
   const ids = useLab((s) => s.studyIds);
+  const adapters = useLab(useShallow((s) => s.adapters.filter((a) => adapterFits({ modelId: a.modelId, keys: a.adapter.keys }, modelShape(info)) && !runVectors.includes(a.id))));
   return (
     <Card title="Vectors under study" testId="study-vectors">
       {list.length === 0 ? <p className="muted">None yet: train a run, or tick a library vector made for this model.</p> : null}
@@ -23,7 +25,7 @@ export function StudyVectors() {
         {list.map((v) => (
           <li key={v.key}>
             <span className="swatch" style={{ background: v.color }} />
-            {v.label} <span className="muted">{hookName(v.layer, v.hook)} · ‖αv‖ {fmt(v.norm, 2)}</span>
+            {v.label} <span className="muted">{v.adapter ? `LoRA · ‖θ‖ ${fmt(v.norm, 2)}` : `${hookName(v.layer, v.hook)} · ‖αv‖ ${fmt(v.norm, 2)}`}</span>
           </li>
         ))}
       </ul>
@@ -38,6 +40,23 @@ export function StudyVectors() {
               label={
                 <>
                   {v.name} <span className="muted">{hookName(v.layer, v.hook)} · ‖αv‖ {fmt(v.norm, 2)}</span>
+                </>
+              }
+            />
+          ))}
+        </details>
+      ) : null}
+      {adapters.length ? (
+        <details>
+          <summary>Add library adapters ({adapters.length})</summary>
+          {adapters.map((a) => (
+            <Check
+              key={a.id}
+              checked={ids.includes(a.id)}
+              onChange={(on) => useLab.setState((s) => ({ studyIds: on ? [...s.studyIds, a.id] : s.studyIds.filter((x) => x !== a.id) }))}
+              label={
+                <>
+                  {a.name} <span className="muted">LoRA rank {a.adapter.rank} · ‖θ‖ {fmt(a.norm, 2)}</span>
                 </>
               }
             />

@@ -8,6 +8,7 @@ import { Card } from '../components/Card';
 import { Field, NumberInput } from '../components/Field';
 import { fmt } from '../lib/format';
 import { useLab } from '../store/store';
+import { ADAPTER_PRESETS, type AdapterPresetId } from '../../lab/adapters/presets';
 
 /** The paper's λ values, on a KL averaged over the vocabulary as well (SCIENCE.md). */
 export const PAPER_LAMBDAS = [0, 5e3, 1e4, 5e4, 1e5, 5e5, 1e6, 5e6, 1e7];
@@ -22,6 +23,16 @@ export function TrainSettingsCard() {
   return (
     <Card title="Settings" testId="train-settings">
       <div className="grid-4">
+        <Field label="Train" hint={f.adapterPreset ? `LoRA, α ${ADAPTER_PRESETS[f.adapterPreset].alpha}; PEFT init` : 'v at the layer, scaled by α'}>
+          <select value={f.adapterPreset ?? ''} data-testid="train-kind" onChange={(e) => setTrainForm({ adapterPreset: (e.target.value || undefined) as AdapterPresetId | undefined })}>
+            <option value="">steering vector</option>
+            {(Object.keys(ADAPTER_PRESETS) as AdapterPresetId[]).map((id) => (
+              <option key={id} value={id}>
+                LoRA: {ADAPTER_PRESETS[id].label}
+              </option>
+            ))}
+          </select>
+        </Field>
         <Field label="Layer" hint={f.layer !== null && f.layer !== undefined ? `${hookName(f.layer, info?.hookPoints?.includes(f.hook ?? 'resid_post') ? f.hook : undefined)}${info ? ` · 0 … ${info.layers - 1}` : ''}` : info ? `0 … ${info.layers - 1}` : undefined}>
           <NumberInput value={f.layer} integer min={0} max={info ? info.layers - 1 : undefined} onChange={(v) => v !== null && setTrainForm({ layer: v })} testId="train-layer" />
         </Field>

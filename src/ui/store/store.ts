@@ -1,6 +1,7 @@
 // The app's state in one zustand store. Panels read slices with useLab(selector); actions (src/ui/actions)
 // write through useLab.setState. Long-lived things (vectors, runs) are mirrored to IndexedDB by the actions.
 
+import type { AdapterPresetId } from '../../lab/adapters/presets';
 import { create } from 'zustand';
 import type { DatasetPresetId, LabelMode } from '../../lab/data';
 import { DEFAULT_KL_PRESETS } from '../../lab/data/presets';
@@ -17,6 +18,7 @@ import type {
   PcaState,
   PretrainState,
   RunRecord,
+  StoredAdapter,
   RunSlot,
   StabilityState,
   StoredVector,
@@ -42,6 +44,8 @@ export interface TrainForm extends Omit<TrainSettings, 'lambdaKl' | 'layer'> {
   narrowLambda: number;
   /** train by epochs (paper) or a fixed number of steps (quick looks) */
   budget: 'epochs' | 'steps';
+  /** train a LoRA adapter of this preset instead of a steering vector */
+  adapterPreset?: AdapterPresetId;
 }
 
 export interface LabState {
@@ -66,6 +70,8 @@ export interface LabState {
   pca?: PcaState;
   /** vector ids picked for the analyses besides the runs */
   studyIds: string[];
+  /** the adapter library (LoRA runs, imported PEFT files and adapter links) */
+  adapters: StoredAdapter[];
 }
 
 export const DEFAULT_DATA_FORM: DataForm = {
@@ -112,6 +118,7 @@ export const useLab = create<LabState>()(() => ({
   stability: { rows: 100, seeds: 10, curves: {}, probes: {} },
   pretrain: { curves: {} },
   studyIds: [],
+  adapters: [],
 }));
 
 let noticeId = 1;

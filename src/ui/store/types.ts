@@ -1,6 +1,7 @@
 // Shapes the UI keeps: stored vectors, training runs, running jobs, analysis results.
 
 import type { SteeringVector } from '../../lab/vectors/vector';
+import type { AdapterRecord } from '../../lab/adapters/record';
 import type { EfficiencyPoint, KlPoint, StabilityPoint } from '../../lab/sweeps/sweeps';
 import type { DataSummary, DeviceInfo, ModelInfo, StepRecord, TrainProgress, TrainSettings, TrainState } from '../../worker/protocol';
 
@@ -9,6 +10,14 @@ export interface StoredVector extends SteeringVector {
   /** ‖α·v‖, kept so lists need not recompute it */
   norm: number;
   /** one line on how it was made ("trained: bad medical advice, λ = 0, 120 steps") */
+  how: string;
+}
+
+/** A LoRA adapter in the library: a finished LoRA run, an imported PEFT pair or an adapter share link. */
+export interface StoredAdapter extends AdapterRecord {
+  id: string;
+  /** ‖θ‖ (every factor) */
+  norm: number;
   how: string;
 }
 

@@ -8,6 +8,7 @@ import { checkSequenceFits } from '../../lab/positions';
 import { KlEvaluator } from '../../lab/sweeps/evaluator';
 import { finewebKlSweep } from '../../lab/sweeps/sweeps';
 import { isQuotaError, storageErrorEvent } from '../storage_errors';
+import { adapterKlEvaluator, checkAdapters } from './adapter_evaluators';
 import type { JobContext, JobHandler } from './context';
 
 /** A full quota does not fail the fetch (the documents are here for this session); it is reported instead. */
@@ -59,17 +60,31 @@ export const finewebKlJob: JobHandler<'finewebKl'> = async (req, ctx) => {
   if (!docs.length) throw new Error('no FineWeb documents yet: fetch them first');
   checkSequenceFits(model.ropePositions, req.maxTokens, 'Tokens per document');
   ctx.phase('caching activations of the documents');
-  const ev = await ctx.session.derive(`kl|${req.layer}|${req.hook ?? 'resid_post'}|${docs.length}|${req.maxTokens}`, () =>
+  const vectorCurves = Object.keys(req.vectors).length > 0;
+  const ev = !vectorCurves ? undefined : await ctx.session.derive(`kl|${req.layer}|${req.hook ?? 'resid_post'}|${docs.length}|${req.maxTokens}`, () =>
     KlEvaluator.create(model, req.layer, documentRows(tok, docs, req.maxTokens), tok.padId, { signal: ctx.signal, hook: req.hook }),
   );
-  const curves = Object.keys(req.vectors).length + req.randomSeeds.length;
+  const adapters = checkAdapters(ctx.session, req.adapters);
+  // random vectors are the baseline of vectors: without vectors, only the adapters' shape-matched random adapters
+  const curves = (vectorCurves ? Object.keys(req.vectors).length + req.randomSeeds.length : 0) + adapters.length * (1 + req.randomSeeds.length);
   const total = curves * req.norms.length;
   let done = 0;
   ctx.phase('KL sweep');
-  return finewebKlSweep(ev, req.vectors, {
-    norms: req.norms,
-    randomSeeds: req.randomSeeds,
-    signal: ctx.signal,
-    onPoint: (name, point) => ctx.progress({ name, point, done: ++done, total }),
-  });
+  const out = ev
+    ? await finewebKlSweep(ev, req.vectors, {
+        norms: req.norms,
+        randomSeeds: req.randomSeeds,
+        signal: ctx.signal,
+        onPoint: (name, point) => ctx.progress({ name, point, done: ++done, total }),
+      })
+    : {};
+  // each adapter with random adapters of its own shape as the baseline
+  for (const [name, a] of adapters) {
+    ctx.phase(`KL sweep of ${name}`);
+    const aev = await adapterKlEvaluator(ctx.session, a.shape, req.maxTokens, ctx.signal);
+    const rename = (k: string) => (k === name ? k : `${k}_like_${name}`);
+    const r = await finewebKlSweep(aev, { [name]: a.data }, { norms: req.norms, randomSeeds: req.randomSeeds, signal: ctx.signal, onPoint: (k, point) => ctx.progress({ name: rename(k), point, done: ++done, total }) });
+    for (const [k, pts] of Object.entries(r)) out[rename(k)] = pts;
+  }
+  return out;
 };

@@ -4,6 +4,8 @@
 import { Generator } from '../../lab/generate';
 import { checkGenerationFits } from '../../lab/positions';
 import { assertVectorFits } from '../../lab/vectors/match';
+import { assertAdapterFits } from '../../lab/adapters/match';
+import { loraFeeds, loraLayout, loraSpec } from '../../lab/adapters/lora';
 import type { JobHandler } from './context';
 
 export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
@@ -16,7 +18,21 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
   const layer = v?.layer ?? Math.floor(model.config.numLayers / 2);
   if (layer >= model.config.numLayers) throw new Error(`the vector's layer ${layer} does not exist in this ${model.config.numLayers}-layer model`);
   ctx.phase('compiling the generation graphs');
-  const gen = await ctx.session.derive(`gen|${layer}|${v?.hook ?? 'resid_post'}`, () => Generator.create(model, layer, v?.hook));
+  const ad = req.adapter;
+  let lora: ReturnType<typeof loraFeeds> | undefined;
+  if (ad) {
+    if (ad.modelId !== undefined) assertAdapterFits({ modelId: ad.modelId, keys: ad.shape.keys }, info);
+    const { entries, size } = loraLayout(model.config, ad.shape);
+    if (ad.data.length !== size) throw new Error(`the adapter has ${ad.data.length} parameters, its shape needs ${size} on the loaded model: load the model it was trained on`);
+    // strength s scales the update s·B·A: B's entries by s
+    const theta = Float32Array.from(ad.data);
+    for (const e of entries) for (let i = e.bOff; i < e.bOff + e.N * ad.shape.rank; i++) theta[i]! *= req.strength;
+    lora = loraFeeds(model.config, ad.shape, theta);
+  }
+  const gen = await ctx.session.derive(
+    ad ? `gen|lora:${ad.shape.rank}:${ad.shape.alpha}:${ad.shape.keys.join(',')}` : `gen|${layer}|${v?.hook ?? 'resid_post'}`,
+    () => Generator.create(model, layer, ad ? undefined : v?.hook, ad ? loraSpec(ad.shape) : undefined),
+  );
   ctx.phase('prompt');
   if (!tok.hasChatTemplate) throw new Error('this tokenizer has no chat template, so the model cannot be chatted with');
   const prompt = tok.applyChatTemplate(req.messages, { addGenerationPrompt: true });
@@ -32,6 +48,7 @@ export const generateJob: JobHandler<'generate'> = async (req, ctx) => {
     seed: req.seed,
     eos: tok.eosIds,
     strength: v ? req.strength : 0,
+    lora,
     batch: req.samples,
     signal: ctx.signal,
     onToken: (id, sample) => {

@@ -8,6 +8,8 @@ import { LossEvaluator } from '../../lab/sweeps/evaluator';
 import { EFFICIENCY_SCALES, STABILITY_EPS, efficiencySweep, stabilitySweep } from '../../lab/sweeps/sweeps';
 import type { JobResult } from '../protocol';
 import type { WorkerSession } from '../session';
+import { adapterEfficiencySweep } from '../../lab/adapters/sweeps';
+import { adapterLossEvaluator, checkAdapters } from './adapter_evaluators';
 import type { JobHandler } from './context';
 
 function lossEvaluator(session: WorkerSession, layer: number, rows: number, signal: AbortSignal, hook?: HookPoint): Promise<LossEvaluator> {
@@ -20,15 +22,27 @@ function lossEvaluator(session: WorkerSession, layer: number, rows: number, sign
 
 export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
   ctx.phase('caching activations');
-  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook);
   const names = Object.keys(req.vectors);
+  // only adapters asked for: no vector evaluator to build
+  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook) : undefined;
+  const adapters = checkAdapters(ctx.session, req.adapters);
   const scales = req.scales ?? EFFICIENCY_SCALES;
-  const total = names.length * (scales.length + req.norms.length);
+  const total = (names.length + adapters.length) * (scales.length + req.norms.length);
   let done = 0;
   const out: JobResult<'efficiency'> = {};
   for (const name of names) {
     ctx.phase(`efficiency of ${name}`);
-    out[name] = await efficiencySweep(ev, req.vectors[name]!, {
+    out[name] = await efficiencySweep(ev!, req.vectors[name]!, {
+      scales,
+      norms: req.norms,
+      signal: ctx.signal,
+      onPoint: (point) => ctx.progress({ name, point, done: ++done, total }),
+    });
+  }
+  for (const [name, a] of adapters) {
+    ctx.phase(`efficiency of ${name}`);
+    const aev = await adapterLossEvaluator(ctx.session, a.shape, req.rows, ctx.signal);
+    out[name] = await adapterEfficiencySweep(aev, ctx.session.requireModel().model.config, a.shape, a.data, {
       scales,
       norms: req.norms,
       signal: ctx.signal,
@@ -40,21 +54,27 @@ export const efficiencyJob: JobHandler<'efficiency'> = async (req, ctx) => {
 
 export const stabilityJob: JobHandler<'stability'> = async (req, ctx) => {
   ctx.phase('caching activations');
-  const ev = await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook);
   const names = Object.keys(req.vectors);
+  const ev = names.length ? await lossEvaluator(ctx.session, req.layer, req.rows, ctx.signal, req.hook) : undefined;
+  const adapters = checkAdapters(ctx.session, req.adapters);
   const eps = req.eps ?? STABILITY_EPS;
-  const total = names.length * eps.length;
+  const total = (names.length + adapters.length) * eps.length;
   let done = 0;
   const out: JobResult<'stability'> = {};
   for (const name of names) {
     ctx.phase(`stability of ${name}`);
-    out[name] = await stabilitySweep(ev, req.vectors[name]!, {
+    out[name] = await stabilitySweep(ev!, req.vectors[name]!, {
       eps,
       seeds: req.seeds,
       seed: req.seed,
       signal: ctx.signal,
       onPoint: (point) => ctx.progress({ name, point, done: ++done, total }),
     });
+  }
+  for (const [name, a] of adapters) {
+    ctx.phase(`stability of ${name}`);
+    const aev = await adapterLossEvaluator(ctx.session, a.shape, req.rows, ctx.signal);
+    out[name] = await stabilitySweep(aev, a.data, { eps, seeds: req.seeds, seed: req.seed, signal: ctx.signal, onPoint: (point) => ctx.progress({ name, point, done: ++done, total }) });
   }
   return out;
 };
