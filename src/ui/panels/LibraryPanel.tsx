@@ -14,7 +14,7 @@ import { decodeShareFragment } from '../../lab/vectors/share';
 import { Card, Message, PanelHead } from '../components/Card';
 import { Chart } from '../components/Chart';
 import { downloadBytes, fileStem } from '../lib/download';
-import { fmt } from '../lib/format';
+import { fmt, plural } from '../lib/format';
 import { formsFromPlan, planFromState, reportFromState } from '../lib/report';
 import { ggufBytes, readVectorFile, safetensorsBytes } from '../lib/vector_files';
 import { notify, setPanel, useLab } from '../store/store';
@@ -123,10 +123,10 @@ function ImportCard() {
       const r = await readVectorFile(file, { modelId });
       if (r.kind === 'vectors') {
         const stored = await importVectors(r.vectors, `imported ${r.format} (${file.name})`);
-        report(`Imported ${stored.length} vector${stored.length === 1 ? '' : 's'} from ${file.name}.`);
+        report(`Imported ${plural(stored.length, 'vector')} from ${file.name}.`);
       } else if (r.kind === 'report') {
         const stored = await importVectors(r.vectors, `from report ${file.name}`);
-        report(`Imported ${stored.length} run vector${stored.length === 1 ? '' : 's'} from the report ${file.name}.`);
+        report(`Imported ${plural(stored.length, 'run vector')} from the report ${file.name}.`);
       } else {
         const f = formsFromPlan(r.plan);
         setTrainForm(f.train);
@@ -220,7 +220,7 @@ export function LibraryPanel() {
           <ImportCard />
           <ExportCard />
         </div>
-        <Card title={`${vectors.length} vector${vectors.length === 1 ? '' : 's'}`}>
+        <Card title={plural(vectors.length, 'vector')}>
           {vectors.length ? (
             <Chart
               title="Norms in the library"

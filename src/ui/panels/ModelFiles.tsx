@@ -6,7 +6,7 @@ import { useEffect, useState } from 'react';
 import { chooseOnnxFile, type FileChoice } from '../../models/file_choice';
 import { listHubFiles } from '../../models/file_listing';
 import { hubSource } from '../../models/file_source';
-import { formatBytes } from '../lib/format';
+import { formatBytes, plural } from '../lib/format';
 import { useLab } from '../store/store';
 
 export function ModelFiles({ repo, token, selected, onSelect }: { repo: string; token?: string; selected?: string; onSelect: (file: string | undefined) => void }) {
@@ -54,7 +54,7 @@ export function ModelFiles({ repo, token, selected, onSelect }: { repo: string; 
               <td>{o.dtype}</td>
               <td>
                 {formatBytes(o.bytes)}
-                {o.chunks.length ? ` (${o.chunks.length} external-data file${o.chunks.length > 1 ? 's' : ''})` : ''}
+                {o.chunks.length ? ` (${plural(o.chunks.length, 'external-data file')})` : ''}
               </td>
               <td className={o.refusal ? 'muted' : ''}>{o.refusal ?? (o.file === c.choice?.file ? 'steerlab’s pick for this device' : 'readable')}</td>
             </tr>

@@ -11,7 +11,7 @@ import { hubToken, loadModel, setHubToken } from '../actions/model';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Field } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { formatBytes, formatDuration } from '../lib/format';
+import { formatBytes, formatDuration, plural } from '../lib/format';
 import { loadSetting } from '../storage/local';
 import { useLab } from '../store/store';
 import { ModelFiles } from './ModelFiles';
@@ -105,7 +105,7 @@ function ModelInfoCard() {
 
 /** the loader's verdict on the ONNX file, as `npm run inspect` reports it */
 function verdictText(v: NonNullable<ModelInfo['onnx']>): string {
-  const chunks = v.external_chunks ? ` + ${v.external_chunks} external-data file${v.external_chunks > 1 ? 's' : ''}` : '';
+  const chunks = v.external_chunks ? ` + ${plural(v.external_chunks, 'external-data file')}` : '';
   return `${v.layout} layout · ${v.dtype} · ${formatBytes(v.bytes)}${chunks} · ${v.ok ? 'read by steerlab' : `refused: ${v.reason}`}`;
 }
 
@@ -131,7 +131,7 @@ function CacheCard() {
             {repos.map((r) => (
               <tr key={r.repo}>
                 <td><code>{r.repo}</code></td>
-                <td>{r.files} file{r.files === 1 ? '' : 's'}</td>
+                <td>{plural(r.files, 'file')}</td>
                 <td>{formatBytes(r.bytes)}</td>
                 <td>
                   <button className="btn small ghost" onClick={() => void lab().call('cacheClear', { repo: r.repo }).promise.then(refresh)}>
@@ -180,7 +180,7 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
                     {x.id === reg.defaultModel ? <span className="pill">default</span> : null}
                   </span>
                   <span className="model-meta">
-                    {x.layers} layers · d {x.dModel} · {w.sizeSource === 'estimate' ? '≈' : ''}
+                    {plural(x.layers, 'layer')} · d {x.dModel} · {w.sizeSource === 'estimate' ? '≈' : ''}
                     {formatBytes(w.approxBytes + x.tokenizerApproxBytes)}
                   </span>
                 </button>
