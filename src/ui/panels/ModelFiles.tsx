@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'react';
 import { chooseOnnxFile, type FileChoice } from '../../models/file_choice';
 import { listHubFiles } from '../../models/file_listing';
-import { hubSource } from '../../models/file_source';
+import { HUB_URL, hubSource } from '../../models/file_source';
+import { resolveHubRevision } from '../../models/hub_revision';
 import { formatBytes, plural } from '../lib/format';
 import { useLab } from '../store/store';
 
@@ -20,10 +21,13 @@ export function ModelFiles({ repo, token, selected, onSelect }: { repo: string; 
     const hub = { baseUrl: hubUrl || undefined, token, signal: ctrl.signal };
     const t = setTimeout(async () => {
       try {
-        const listing = await listHubFiles(id, hub);
+        // the same commit the loader will read: `main` is pinned first, so no file is read at a moving branch
+        const pin = await resolveHubRevision(id, { ...hub, baseUrl: hub.baseUrl ?? HUB_URL });
+        const atCommit = { ...hub, revision: pin.sha };
+        const listing = await listHubFiles(id, atCommit);
         let dims;
         try {
-          const cfg = JSON.parse(new TextDecoder().decode(await hubSource(id, hub).get('config.json')));
+          const cfg = JSON.parse(new TextDecoder().decode(await hubSource(id, atCommit).get('config.json')));
           if (Number.isInteger(cfg.vocab_size) && Number.isInteger(cfg.hidden_size)) dims = { vocabSize: cfg.vocab_size, hiddenSize: cfg.hidden_size };
         } catch {
           // no config.json: the loader will say so

@@ -13,6 +13,7 @@ import { Field } from '../components/Field';
 import { JobBar } from '../components/JobBar';
 import { formatBytes, formatDuration, plural } from '../lib/format';
 import { loadSetting } from '../storage/local';
+import { persistenceText, storageEstimate } from '../storage/errors';
 import { useLab } from '../store/store';
 import { ModelFiles } from './ModelFiles';
 import { SourcesCard } from './SourcesCard';
@@ -118,10 +119,13 @@ function preferredDtype(entry: RegistryModel, shaderF16: boolean | undefined): s
 function CacheCard() {
   const [repos, setRepos] = useState<{ repo: string; files: number; bytes: number }[] | null>(null);
   const status = useLab((s) => s.model.status);
+  const persisted = useLab((s) => s.storagePersisted);
+  const [estimate, setEstimate] = useState<{ usage: number; quota: number } | undefined>();
   // models only: dataset files are cached too, but they are not what this card is for
   const refresh = () => lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos.filter((x) => x.model)), () => setRepos([]));
   useEffect(() => {
     void refresh();
+    void storageEstimate().then(setEstimate);
   }, [status]);
   return (
     <Card title="Cached in this browser" aside={<button className="btn small ghost" onClick={() => void refresh()}>Refresh</button>}>
@@ -143,6 +147,9 @@ function CacheCard() {
           </tbody>
         </table>
       )}
+      <p className="muted small" data-testid="storage-persistence" data-persisted={persisted === undefined ? 'unknown' : persisted ? 'yes' : 'no'}>
+        {persistenceText(persisted, estimate, formatBytes)}
+      </p>
     </Card>
   );
 }
