@@ -26,7 +26,7 @@ import { efficiencySweep, finewebKlSweep, stabilitySweep } from '../sweeps/sweep
 import { SteeringTrainer, type TrainState } from '../train/trainer';
 import { PAPER_ADAMW } from '../train/optim';
 import { float32ToBase64 } from '../vectors/base64';
-import type { Report } from './report';
+import { REPORT_UNITS, type Report } from './report';
 import type { Plan } from './schema';
 
 export interface PlanEnv {
@@ -115,6 +115,7 @@ async function runPlanHolding(plan: Plan, env: PlanEnv, hold: Holdings): Promise
   const report: Report = {
     plan,
     versions: env.versions,
+    units: { ...REPORT_UNITS },
     model: { id: plan.model, ...(study.revision ? { revision: study.revision } : {}), format: study.files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch, hook: hookName(plan.layer, plan.hook) },
     runs: {},
     seconds: 0,

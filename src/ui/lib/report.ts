@@ -6,7 +6,7 @@ import { isDatasetPresetId } from '../../lab/data/presets';
 import { hookName } from '../../models/hooks';
 import { vectorNorm } from '../../lab/vectors/norm';
 import { parsePlan, type Plan } from '../../lab/plan/schema';
-import type { Report, RunReport } from '../../lab/plan/report';
+import { REPORT_UNITS, type Report, type RunReport } from '../../lab/plan/report';
 import { float32ToBase64, fromAnyBase64 } from '../../lab/vectors/base64';
 import type { SteeringVector } from '../../lab/vectors/vector';
 import type { LabState } from '../store/store';
@@ -88,6 +88,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
   const report: Report = {
     plan,
     versions,
+    units: { ...REPORT_UNITS },
     model: { id: plan.model, ...(info?.revision ? { revision: info.revision } : {}), format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '', hook: hookName(plan.layer, plan.hook) },
     runs,
     seconds: 0,
@@ -99,7 +100,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
     report.stability_reference = rename(Object.fromEntries(Object.entries(s.stability.curves).map(([k, c]) => [k, { loss_trained: c.lossTrained, loss_chat: c.lossChat }])));
   }
   if (Object.keys(s.pretrain.curves).length) report.fineweb = rename(s.pretrain.curves);
-  if (s.pca) report.pca = { explained_variance: [], explained_variance_ratio: s.pca.explainedVarianceRatio, coords: rename(Object.fromEntries(s.pca.projections.map((p) => [p.name, p.coords]))) };
+  if (s.pca) report.pca = { explained_variance_ratio: s.pca.explainedVarianceRatio, coords: rename(Object.fromEntries(s.pca.projections.map((p) => [p.name, p.coords]))) };
   return report;
 }
 

@@ -171,7 +171,7 @@ function ExportCard() {
   const [err, run] = useCaughtError();
   return (
     <Card title="Export the study">
-      <p className="muted">The plan reruns the whole study headless (<code>npm run lab -- plan.json</code>); the report adds every curve and vector measured here.</p>
+      <p className="muted">The plan reruns the whole study headless (<code>npm run lab -- plan.json</code>); the report adds every curve and vector measured here. Its shares are fractions in [0, 1] (PCA explained variance 0.79, not 79); stability is the one percentage, as its <code>units</code> field says.</p>
       <div className="row">
         <button className="btn small" onClick={() => run(() => downloadBytes(JSON.stringify(planFromState(useLab.getState()), null, 1), 'steerlab.plan.json', 'application/json'))}>
           Plan JSON

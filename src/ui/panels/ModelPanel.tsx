@@ -122,10 +122,12 @@ function CacheCard() {
   const persisted = useLab((s) => s.storagePersisted);
   const [estimate, setEstimate] = useState<{ usage: number; quota: number } | undefined>();
   // models only: dataset files are cached too, but they are not what this card is for
-  const refresh = () => lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos.filter((x) => x.model)), () => setRepos([]));
+  const refresh = () => (
+    void storageEstimate().then(setEstimate),
+    lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos.filter((x) => x.model)), () => setRepos([]))
+  );
   useEffect(() => {
     void refresh();
-    void storageEstimate().then(setEstimate);
   }, [status]);
   return (
     <Card title="Cached in this browser" aside={<button className="btn small ghost" onClick={() => void refresh()}>Refresh</button>}>
