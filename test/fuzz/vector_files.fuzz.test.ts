@@ -83,7 +83,7 @@ describe('fuzz: safetensors', () => {
       return out;
     });
   const inputs = fc.oneof({ weight: 3, arbitrary: mutatedBytes(samples) }, { weight: 1, arbitrary: header });
-  const NAMED = /^fuzz\.safetensors(:| is truncated:| is not a safetensors file:) ?(its header length|the header needs bytes|\d+ bytes, not even|header is not|tensor .+|expected exactly one tensor|metadata field "(model|layer|alpha|provenance|hook)"|(name|modelId|layer|alpha|data|createdAt)\b)/;
+  const NAMED = /^fuzz\.safetensors(:| is truncated:| is not a safetensors file:) ?(its header length|the header needs bytes|\d+ bytes?, not even|header is not|tensor .+|expected exactly one tensor|metadata field "(model|layer|alpha|provenance|hook)"|(name|modelId|layer|alpha|data|createdAt)\b)/;
 
   it(`${RUNS} inputs into the model loader's reader: tensors or an error naming the tensor or offset`, () => {
     fc.assert(
