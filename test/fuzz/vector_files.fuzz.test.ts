@@ -29,7 +29,7 @@ describe('fuzz: GGUF control vectors', () => {
     writeGguf({ modelHint: 'llama', directions: new Map([[1, gaussian(4, 2)], [3, gaussian(4, 3)]]) }),
   ];
   /** "<file>: " then what: an offset ("at byte N"), a field or key, a tensor, a layer */
-  const NAMED = /^fuzz\.gguf: (not a GGUF file \(first bytes|truncated while reading .+ at byte \d+ \(file has \d+ bytes\)|version field|GGUF version \d+|.+ = \d+ is implausibly large|.+ has unknown GGUF value type \d+|.+: arrays nested too deeply|general\.architecture is|general\.alignment|tensor .+|layer \d+ appears twice|no model id|(name|modelId|layer|alpha|data|createdAt)\b)/;
+  const NAMED = /^fuzz\.gguf: (not a GGUF file \(first bytes|truncated while reading .+ at byte \d+ \(file has \d+ bytes?\)|version field|GGUF version \d+|.+ = \d+ is implausibly large|.+ has unknown GGUF value type \d+|.+: arrays nested too deeply|general\.architecture is|general\.alignment|tensor .+|layer \d+ appears twice|no model id|(name|modelId|layer|alpha|data|createdAt)\b)/;
 
   it(`${RUNS} inputs: vectors or an error naming the offset or field`, () => {
     let read = 0;

@@ -11,6 +11,7 @@ import { float32ToBase64, fromAnyBase64 } from '../../lab/vectors/base64';
 import type { SteeringVector } from '../../lab/vectors/vector';
 import type { LabState } from '../store/store';
 import type { RunSlot } from '../store/types';
+import { noun } from '../../engine/plural';
 
 const PLAN_RUN_NAMES: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow_remove_kl' };
 
@@ -129,7 +130,7 @@ export function parseLabJson(text: string, file: string): JsonImport {
     for (const [name, r] of Object.entries(runs)) {
       if (typeof r?.final_vector !== 'string') throw new Error(`${file}: runs.${name}.final_vector is missing`);
       const bytes = fromAnyBase64(r.final_vector, `${file}: runs.${name}.final_vector`);
-      if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} bytes, not a float32 vector`);
+      if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} ${noun(bytes.length, 'byte')}, not a float32 vector`);
       const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, ...(plan.hook === 'down_proj' ? { hook: plan.hook } : {}), alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });
     }
