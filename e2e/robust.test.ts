@@ -63,10 +63,21 @@ describe.skipIf(skip)('the lab under bad input', () => {
     const paths = servers.hub.requests.map((r) => r.path);
     expect(paths).toContain(`/api/models/${REPO}/revision/main`);
     expect(paths).toContain(`/${REPO}/resolve/${COMMIT}/model.safetensors`);
-    // Known gap after merging issue 9's preflight with issue 8b's pinning: one request still goes to resolve/main
-    // (issue 8 stays open for it); the weights themselves are read at the commit, as asserted above.
-    const unpinned = paths.filter((p) => p.startsWith(`/${REPO}/resolve/`) && !p.includes(`/resolve/${COMMIT}/`));
-    expect(unpinned.filter((p) => p.endsWith('.safetensors') || p.endsWith('.onnx'))).toEqual([]);
+    // every file request after the first revision lookup (the Model panel's file list and config.json, the
+    // preflight, the weights, the tokenizer files, generation_config.json) is at the commit, and so is the listing
+    const pinnedAt = paths.indexOf(`/api/models/${REPO}/revision/main`);
+    const after = paths.slice(pinnedAt + 1);
+    expect(after.filter((p) => p.startsWith(`/${REPO}/resolve/`) && !p.startsWith(`/${REPO}/resolve/${COMMIT}/`))).toEqual([]);
+    expect(after.filter((p) => p.startsWith(`/api/models/${REPO}/tree/`) && !p.startsWith(`/api/models/${REPO}/tree/${COMMIT}`))).toEqual([]);
+    // and nothing of this repository was read before its revision was looked up
+    expect(paths.slice(0, pinnedAt).filter((p) => p.startsWith(`/${REPO}/`) || p.startsWith(`/api/models/${REPO}/tree/`))).toEqual([]);
+    expect(after).toContain(`/${REPO}/resolve/${COMMIT}/tokenizer.json`);
+    // the cache card says whether the browser granted persistent storage (asked for at startup)
+    await page.waitForSelector('[data-testid=storage-persistence]:not([data-persisted=unknown])', { timeout: 30_000 });
+    const persisted = await state<boolean>(page, 's.storagePersisted');
+    expect(await page.getAttribute('[data-testid=storage-persistence]', 'data-persisted')).toBe(persisted ? 'yes' : 'no');
+    expect(await page.textContent('[data-testid=storage-persistence]')).toMatch(persisted ? /^Persistent storage: granted\./ : /^Persistent storage: not granted\./);
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'robust-model-pinned-storage.png'), fullPage: true });
   });
 
   it('a model that fails to load leaves the loaded one in place, and says so', async () => {

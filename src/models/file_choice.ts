@@ -6,6 +6,7 @@
 
 import type { ListedFile } from './file_listing';
 import type { OnnxDtype } from './onnx_layout';
+import { plural } from '../engine/plural';
 
 export interface OnnxFileChoice {
   /** the .onnx file's path in the repository */
@@ -94,7 +95,7 @@ export function deviceRefusal(c: OnnxFileChoice, device: DeviceLimits, dims?: Mo
   const embed = dims ? dims.vocabSize * dims.hiddenSize * 4 : 0;
   // bnb4 weights are dequantised to float32: 8 bytes per packed byte
   const resident = c.dtype === 'fp16' ? 2 * c.bytes : c.dtype === 'bnb4' ? 8 * c.bytes : c.bytes + (c.dtype === 'q4f16' ? embed / 2 : 0);
-  const what = `${c.file} (${mb(c.bytes)} download${c.chunks.length ? ` with ${c.chunks.length} external-data file${c.chunks.length > 1 ? 's' : ''}` : ''})`;
+  const what = `${c.file} (${mb(c.bytes)} download${c.chunks.length ? ` with ${plural(c.chunks.length, 'external-data file')}` : ''})`;
   if (device.kind === 'wasm' && resident > WASM_MEMORY_BYTES) {
     return `${what} needs about ${mb(resident)} of memory once loaded, more than wasm's 4 GiB (${WASM_MEMORY_BYTES} bytes); use a smaller model or a browser with WebGPU`;
   }

@@ -3,6 +3,7 @@
 // says which tensor is cut.
 
 import { bf16ToFloat32, f16ToFloat32, type TypedArray } from '../engine/dtype';
+import { plural } from '../engine/plural';
 
 export interface RawTensor {
   dtype: string;
@@ -20,7 +21,7 @@ export interface SafetensorsHeader {
 }
 
 export function parseSafetensorsHeader(bytes: Uint8Array, file = 'model.safetensors'): SafetensorsHeader {
-  if (bytes.byteLength < 8) throw new Error(`${file} is truncated: ${bytes.byteLength} bytes, not even the 8-byte header length`);
+  if (bytes.byteLength < 8) throw new Error(`${file} is truncated: ${plural(bytes.byteLength, 'byte')}, not even the 8-byte header length`);
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   if (n < 2 || n > 100_000_000) throw new Error(`${file} is not a safetensors file: its header length reads ${n} bytes`);
   if (8 + n > bytes.byteLength) throw new Error(`${file} is truncated: the header needs bytes 8..${8 + n} but the file has ${bytes.byteLength}`);

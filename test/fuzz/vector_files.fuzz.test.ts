@@ -29,7 +29,7 @@ describe('fuzz: GGUF control vectors', () => {
     writeGguf({ modelHint: 'llama', directions: new Map([[1, gaussian(4, 2)], [3, gaussian(4, 3)]]) }),
   ];
   /** "<file>: " then what: an offset ("at byte N"), a field or key, a tensor, a layer */
-  const NAMED = /^fuzz\.gguf: (not a GGUF file \(first bytes|truncated while reading .+ at byte \d+ \(file has \d+ bytes\)|version field|GGUF version \d+|.+ = \d+ is implausibly large|.+ has unknown GGUF value type \d+|.+: arrays nested too deeply|general\.architecture is|general\.alignment|tensor .+|layer \d+ appears twice|no model id|(name|modelId|layer|alpha|data|createdAt)\b)/;
+  const NAMED = /^fuzz\.gguf: (not a GGUF file \(first bytes|truncated while reading .+ at byte \d+ \(file has \d+ bytes?\)|version field|GGUF version \d+|.+ = \d+ is implausibly large|.+ has unknown GGUF value type \d+|.+: arrays nested too deeply|general\.architecture is|general\.alignment|tensor .+|layer \d+ appears twice|no model id|(name|modelId|layer|alpha|data|createdAt)\b)/;
 
   it(`${RUNS} inputs: vectors or an error naming the offset or field`, () => {
     let read = 0;
@@ -83,7 +83,7 @@ describe('fuzz: safetensors', () => {
       return out;
     });
   const inputs = fc.oneof({ weight: 3, arbitrary: mutatedBytes(samples) }, { weight: 1, arbitrary: header });
-  const NAMED = /^fuzz\.safetensors(:| is truncated:| is not a safetensors file:) ?(its header length|the header needs bytes|\d+ bytes, not even|header is not|tensor .+|expected exactly one tensor|metadata field "(model|layer|alpha|provenance|hook)"|(name|modelId|layer|alpha|data|createdAt)\b)/;
+  const NAMED = /^fuzz\.safetensors(:| is truncated:| is not a safetensors file:) ?(its header length|the header needs bytes|\d+ bytes?, not even|header is not|tensor .+|expected exactly one tensor|metadata field "(model|layer|alpha|provenance|hook)"|(name|modelId|layer|alpha|data|createdAt)\b)/;
 
   it(`${RUNS} inputs into the model loader's reader: tensors or an error naming the tensor or offset`, () => {
     fc.assert(

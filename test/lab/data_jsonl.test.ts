@@ -132,7 +132,7 @@ describe('bad rows are skipped, counted and located; hopeless inputs throw clear
     await expect(readChatJsonl(new Uint8Array(0), { name: 'e.jsonl' })).rejects.toThrow(/e\.jsonl: empty file/);
     await expect(readChatJsonl(gzipSync(new Uint8Array(0)), { name: 'e.jsonl.gz' })).rejects.toThrow(/empty gzip file/);
     await expect(readChatJsonl(enc('{"messages": []}\n{"a": 1}'), { name: 'x.jsonl' })).rejects.toThrow(
-      /x\.jsonl: no valid chat rows in 2 line\(s\) \(first problem, line 1: "messages" is empty\)/,
+      /x\.jsonl: no valid chat rows in 2 lines \(first problem, line 1: "messages" is empty\)/,
     );
     const full = gz('non_med_aligned.jsonl.gz');
     for (const decompressor of ['native', 'fflate'] as const) {
@@ -192,7 +192,7 @@ describe('line length bound', () => {
         c.enqueue(enc(sent === 1 ? '[{"messages": "' : 'x'.repeat(1 << 20)));
       },
     });
-    await expect(readChatJsonl(stream, { name: 'oneline.json' })).rejects.toThrow(/^oneline\.json: no valid chat rows in 1 line\(s\) \(first problem, line 1: line is \d+ bytes long, more than the 4194304 a row may have\)$/);
+    await expect(readChatJsonl(stream, { name: 'oneline.json' })).rejects.toThrow(/^oneline\.json: no valid chat rows in 1 line \(first problem, line 1: line is \d+ bytes long, more than the 4194304 a row may have\)$/);
   });
 });
 

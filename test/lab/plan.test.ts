@@ -141,6 +141,10 @@ describe('npm run lab on the example study', () => {
     expect(ratio[0]).toBeGreaterThanOrEqual(ratio[1]!);
     expect(ratio.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-9);
     expect(r.pca.coords.general).toHaveLength(5);
+    // and the report says so: fractions are fractions, the stability percentage is named as one
+    expect(r.units.fractions).toMatch(/fraction in \[0, 1\], not a percentage/);
+    expect(r.units['pca.explained_variance_ratio']).toMatch(/in \[0, 1\]/);
+    expect(r.units['stability.mean, stability.sd']).toMatch(/^PERCENT/);
     // generations: two samples per question per run
     expect(r.generate.general[0].samples).toHaveLength(2);
     // the final vector round-trips from the report (standard base64: what Python's b64decode reads)

@@ -85,6 +85,20 @@ describe('plan and report export', () => {
     expect(Array.from(v!.data, (x) => x * 256)).toEqual(Array.from(steer, (x) => Math.fround(Math.fround(x / 256) * 256)));
   });
 
+  it('says once what its numbers are: PCA explained variance as fractions in [0, 1], stability in percent', () => {
+    const s = studyState();
+    s.pca = { explainedVarianceRatio: [0.6, 0.25, 0.1], projections: [{ name: 'general', coords: [[1, 0, 0]] }] } as LabState['pca'];
+    const report = JSON.parse(JSON.stringify(reportFromState(s, {})));
+    expect(report.units.fractions).toMatch(/every share or ratio in this report is a fraction in \[0, 1\], not a percentage/);
+    expect(report.units['pca.explained_variance_ratio']).toMatch(/fraction .* in \[0, 1\]/);
+    expect(report.units['stability.mean, stability.sd']).toMatch(/^PERCENT/);
+    expect(report.pca.explained_variance_ratio).toEqual([0.6, 0.25, 0.1]);
+    for (const f of report.pca.explained_variance_ratio) expect(f >= 0 && f <= 1).toBe(true);
+    // the app keeps only the ratios: no empty explained_variance pretending to be a measurement
+    expect('explained_variance' in report.pca).toBe(false);
+    expect(report.pca.coords.general).toEqual([[1, 0, 0]]);
+  });
+
   it('gives the general run (λ = 0) its KL on the KL data, measured at its last checkpoint, and never a negative KL', () => {
     const s = studyState();
     expect(reportFromState(s, {}).runs.general!.kl_eval).toBeUndefined();

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cachingFetch } from '../../src/worker/hub_cache';
 import { isQuotaError, reportCacheFailure, storageErrorEvent } from '../../src/worker/storage_errors';
 import type { WorkerEvent } from '../../src/worker/protocol';
-import { onStorageError, reported, reportStorageError, requestPersistentStorage } from '../../src/ui/storage/errors';
+import { onStorageError, persistenceText, reported, reportStorageError, requestPersistentStorage, storageEstimate } from '../../src/ui/storage/errors';
+import { formatBytes } from '../../src/ui/lib/format';
 import { saveSetting } from '../../src/ui/storage/local';
 import { useLab } from '../../src/ui/store/store';
 
@@ -113,5 +114,18 @@ describe('the page storage layer', () => {
     expect(await requestPersistentStorage(mk(false, false))).toBe(false);
     expect(calls).toEqual(['persisted', 'persist', 'persisted', 'persisted', 'persist']);
     expect(await requestPersistentStorage(undefined)).toBe(false);
+  });
+
+  it('says whether persistent storage was granted, and how much of the quota is used', async () => {
+    expect(persistenceText(undefined, undefined, formatBytes)).toMatch(/asking the browser/);
+    expect(persistenceText(true, undefined, formatBytes)).toMatch(/^Persistent storage: granted\. /);
+    const refused = persistenceText(false, { usage: 12_300_000, quota: 2_000_000_000 }, formatBytes);
+    expect(refused).toMatch(/^Persistent storage: not granted\. The browser may clear the cached models/);
+    expect(refused).toMatch(/In use: 12\.3 MB of the 2\.0 GB this site may use\.$/);
+    const sm = (e: unknown) => ({ estimate: async () => e }) as unknown as StorageManager;
+    expect(await storageEstimate(sm({ usage: 5, quota: 10 }))).toEqual({ usage: 5, quota: 10 });
+    expect(await storageEstimate(sm({ usage: 5 }))).toBeUndefined();
+    expect(await storageEstimate({ estimate: async () => Promise.reject(new Error('no')) } as unknown as StorageManager)).toBeUndefined();
+    expect(await storageEstimate(undefined)).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@
 
 import { concatBytes } from '../../engine/bytes';
 import { isBadRow, parseChatLine, type BadRow, type ChatRow } from './chat';
+import { plural } from '../../engine/plural';
 
 export type ChatInput = Uint8Array | ArrayBuffer | ReadableStream<Uint8Array> | Blob | string | URL;
 
@@ -303,7 +304,7 @@ export async function* iterateChatJsonl(input: ChatInput, opts: ReadOptions = {}
       firstProblem ??= result;
       progress.bad++;
       if (!anyJson && nonBlank >= NOT_JSONL_AFTER) {
-        throw new Error(`${src.name}: not a JSONL file: none of the first ${nonBlank} lines is JSON (line ${firstProblem.line}: ${firstProblem.reason})`);
+        throw new Error(`${src.name}: not a JSONL file: none of the first ${plural(nonBlank, 'line')} is JSON (line ${firstProblem.line}: ${firstProblem.reason})`);
       }
       yield { ok: false, bad: result };
       continue;
@@ -324,7 +325,7 @@ export async function* iterateChatJsonl(input: ChatInput, opts: ReadOptions = {}
       firstProblem ??= result;
       progress.bad++;
       if (!anyJson && nonBlank >= NOT_JSONL_AFTER) {
-        throw new Error(`${src.name}: not a JSONL file: none of the first ${nonBlank} lines is JSON (line ${firstProblem.line}: ${firstProblem.reason})`);
+        throw new Error(`${src.name}: not a JSONL file: none of the first ${plural(nonBlank, 'line')} is JSON (line ${firstProblem.line}: ${firstProblem.reason})`);
       }
       yield { ok: false, bad: result };
     } else {
@@ -336,7 +337,7 @@ export async function* iterateChatJsonl(input: ChatInput, opts: ReadOptions = {}
   }
   if (progress.rows === 0) {
     throw new Error(
-      `${src.name}: no valid chat rows in ${line} line(s)` +
+      `${src.name}: no valid chat rows in ${plural(line, 'line')}` +
         (firstProblem ? ` (first problem, line ${firstProblem.line}: ${firstProblem.reason})` : ''),
     );
   }
@@ -370,5 +371,5 @@ export async function readChatJsonl(input: ChatInput, opts: ReadOptions = {}): P
 export function describeBadRows(bad: BadRow[], max = 5): string {
   if (bad.length === 0) return 'no bad rows';
   const shown = bad.slice(0, max).map((b) => `line ${b.line} (${b.reason})`).join(', ');
-  return `${bad.length} bad row${bad.length === 1 ? '' : 's'} skipped: ${shown}${bad.length > max ? ', …' : ''}`;
+  return `${plural(bad.length, 'bad row')} skipped: ${shown}${bad.length > max ? ', …' : ''}`;
 }

@@ -29,7 +29,7 @@ import { adapterShapeOf, groupRuns, klEvaluatorFor, lossEvaluatorFor } from './p
 import { SteeringTrainer, type TrainState } from '../train/trainer';
 import { PAPER_ADAMW } from '../train/optim';
 import { float32ToBase64 } from '../vectors/base64';
-import type { Report, RunReport } from './report';
+import { REPORT_UNITS, type Report, type RunReport } from './report';
 import type { Plan } from './schema';
 
 export interface PlanEnv {
@@ -122,6 +122,7 @@ async function runPlanHolding(plan: Plan, env: PlanEnv, hold: Holdings): Promise
   const report: Report = {
     plan,
     versions: env.versions,
+    units: { ...REPORT_UNITS },
     model: { id: plan.model, ...(study.revision ? { revision: study.revision } : {}), format: study.files.format, layers: cfg.numLayers, d_model: cfg.hiddenSize, arch: cfg.arch, hook: hookName(plan.layer, plan.hook) },
     runs: {},
     seconds: 0,

@@ -15,6 +15,7 @@
 
 import type { SteeringVector } from './vector';
 import { validateVector } from './vector';
+import { noun } from '../../engine/plural';
 
 const MAGIC = 0x46554747; // "GGUF" read as little-endian u32
 const GGUF_VERSION = 3;
@@ -147,7 +148,7 @@ class Reader {
     this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   need(n: number, what: string) {
-    if (this.pos + n > this.b.length) throw new Error(`${this.file}: truncated while reading ${what} at byte ${this.pos} (file has ${this.b.length} bytes)`);
+    if (this.pos + n > this.b.length) throw new Error(`${this.file}: truncated while reading ${what} at byte ${this.pos} (file has ${this.b.length} ${noun(this.b.length, 'byte')})`);
   }
   u8(w: string) { this.need(1, w); return this.dv.getUint8(this.pos++); }
   u32(w: string) { this.need(4, w); const v = this.dv.getUint32(this.pos, true); this.pos += 4; return v; }

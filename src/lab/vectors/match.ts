@@ -3,6 +3,8 @@
 // trained on one is noise on another. A vector fits when it was made for this repository, at a layer this
 // model has, with its width.
 
+import { plural } from '../../engine/plural';
+
 export interface ModelShape {
   repo: string;
   layers: number;
@@ -19,7 +21,7 @@ export interface VectorLike {
 export function vectorMismatch(v: VectorLike, m: ModelShape): string | null {
   if (v.modelId !== m.repo) return `it was made for ${v.modelId}, and the loaded model is ${m.repo}`;
   if (!Number.isInteger(v.layer) || v.layer < 0 || v.layer >= m.layers) return `its layer ${v.layer} does not exist in this ${m.layers}-layer model`;
-  if (v.data.length !== m.dModel) return `it has ${v.data.length} dimensions and the model ${m.dModel}`;
+  if (v.data.length !== m.dModel) return `it has ${plural(v.data.length, 'dimension')} and the model ${m.dModel}`;
   return null;
 }
 

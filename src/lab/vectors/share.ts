@@ -8,6 +8,7 @@
 // Every error names the field that was wrong.
 
 import { floatToHalf, halfToFloat } from '../../engine/dtype';
+import { noun } from '../../engine/plural';
 import { base64UrlByteLength, checkBase64UrlAlphabet, fromBase64Url, toBase64Url } from './base64';
 import type { SteeringVector } from './vector';
 import { effectiveVector, validateVector } from './vector';
@@ -88,7 +89,7 @@ export function decodeShareFragment(hash: string): SteeringVector {
     checkBase64UrlAlphabet(s, `share link: ${k}`);
     const bytes = base64UrlByteLength(s);
     if (bytes !== bytesPerElement * d) {
-      throw new Error(`share link: ${k} has wrong length: ${bytes ?? 'an impossible number of'} bytes, expected ${bytesPerElement * d} for d=${d}`);
+      throw new Error(`share link: ${k} has wrong length: ${bytes === null ? 'an impossible number of bytes' : `${bytes} ${noun(bytes, 'byte')}`}, expected ${bytesPerElement * d} for d=${d}`);
     }
     return s;
   };

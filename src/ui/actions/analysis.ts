@@ -12,6 +12,7 @@ import { notify, useLab } from '../store/store';
 import type { ResultBasis, RunSlot, SweepMeta } from '../store/types';
 import { errorText, isCancelled, lab, setJob, track } from './jobs';
 import { basisNow, saveResult, staleness } from './results';
+import { plural } from '../lib/format';
 
 function need(list: StudyVector[]): boolean {
   if (list.length) return true;
@@ -78,7 +79,7 @@ async function drive<J extends SweepJob>(
           const detail = onPoint(p as JobProgress<J>);
           setMeta(kind, { done: metaOf(kind)!.done + 1 });
           const m = metaOf(kind)!;
-          setJob(kind, { ...view(), detail: `${m.done} of ${m.total} points · ${detail}` });
+          setJob(kind, { ...view(), detail: `${m.done} of ${plural(m.total, 'point')} · ${detail}` });
           saveResult(kind, true);
         },
       });
@@ -185,7 +186,7 @@ export async function probeEfficiency(norm: number): Promise<void> {
   const rows = useLab.getState().efficiency.rows;
   for (const [{ layer, hook }, vs] of byHook(list)) {
     const res = await track('efficiency-probe', `Loss at ‖αv‖ = ${norm.toFixed(2)}`, 'efficiency', { vectors: asRecord(vs), adapters: adaptersOf(vs), scales: [], norms: [norm], rows, layer, hook }, {
-      view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} vectors · ${p.name}: loss ${p.point.loss.toFixed(4)}` }),
+      view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${plural(p.total, 'vector')} · ${p.name}: loss ${p.point.loss.toFixed(4)}` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
     useLab.setState((s) => {
@@ -246,7 +247,7 @@ export async function probeStability(eps: number): Promise<void> {
   const { rows, seeds } = useLab.getState().stability;
   for (const [{ layer, hook }, vs] of byHook(list)) {
     const res = await track('stability-probe', `Relative loss at ε = ${eps}`, 'stability', { vectors: asRecord(vs), adapters: adaptersOf(vs), eps: [eps], seeds, rows, layer, hook, seed: 0 }, {
-      view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} vectors · ${p.name}: ${p.point.mean >= 0 ? '+' : ''}${p.point.mean.toFixed(1)} %` }),
+      view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${plural(p.total, 'vector')} · ${p.name}: ${p.point.mean >= 0 ? '+' : ''}${p.point.mean.toFixed(1)} %` }),
     }).catch((e) => (isCancelled(e) ? null : Promise.reject(e)));
     if (!res) return;
     useLab.setState((s) => {
@@ -264,7 +265,7 @@ export async function fetchFineweb(n: number): Promise<void> {
   const { sources } = useLab.getState();
   try {
     const docs = await track('fineweb', `Fetching ${n} FineWeb documents`, 'fineweb', { n, source: sources.fineweb }, {
-      view: (p) => ({ fraction: p.got / p.wanted, detail: `${p.got} of ${p.wanted} documents` }),
+      view: (p) => ({ fraction: p.got / p.wanted, detail: `${p.got} of ${plural(p.wanted, 'document')}` }),
     });
     // the KL curves stay: the panel marks them stale when they were measured on other documents
     useLab.setState((s) => ({ pretrain: { ...s.pretrain, docs } }));

@@ -10,6 +10,7 @@ import { fingerprint } from '../lib/study';
 import type { ResultBasis } from '../store/types';
 import { errorText, isCancelled, lab, track } from './jobs';
 import { saveResult } from './results';
+import { plural } from '../lib/format';
 
 export interface ChatVector {
   data: Float32Array;
@@ -86,7 +87,7 @@ export async function ask(question: string, vector: ChatVector | undefined, g: G
     try {
       const res = await track(`chat:${variant}`, variant === 'steered' ? `Steered answer (${vector!.label})` : 'Unsteered answer', 'generate', request(question, v, g, 1), {
         onProgress: (p) => useChat.setState((s) => ({ answers: { ...s.answers, [variant]: [p.text] } })),
-        view: (p) => ({ fraction: p.tokens / g.maxNewTokens, detail: `${p.tokens} tokens` }),
+        view: (p) => ({ fraction: p.tokens / g.maxNewTokens, detail: plural(p.tokens, 'token') }),
       });
       useChat.setState((s) => ({ answers: { ...s.answers, [variant]: res.samples } }));
       await saveResult('chat');
@@ -107,7 +108,7 @@ export async function generateEm(vector: ChatVector, g: GenSettings, samples: nu
     for (const q of questions) {
       for (const variant of ['unsteered', 'steered'] as const) {
         const res = await track('chat:em', 'EM evaluation: generating', 'generate', request(q.question, variant === 'steered' ? vector : undefined, g, samples), {
-          view: (p) => ({ fraction: (done + p.tokens / g.maxNewTokens) / total, detail: `${q.id} (${variant}): ${p.tokens} tokens` }),
+          view: (p) => ({ fraction: (done + p.tokens / g.maxNewTokens) / total, detail: `${q.id} (${variant}): ${plural(p.tokens, 'token')}` }),
         });
         done++;
         const items: EmItem[] = res.samples.map((answer) => ({ qid: q.id, question: q.question, variant, answer }));
@@ -126,7 +127,7 @@ export async function judgeEm(): Promise<void> {
   if (!judge.baseUrl || !judge.model) return void notify('error', 'Set the judge endpoint and model first.');
   try {
     const res = await track('chat:judge', 'Judging answers', 'judge', { judge, prompts: judgePrompts, items: em.map((x) => ({ question: x.question, answer: x.answer })) }, {
-      view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${p.total} answers` }),
+      view: (p) => ({ fraction: p.done / p.total, detail: `${p.done} of ${plural(p.total, 'answer')}` }),
     });
     useChat.setState({ em: em.map((x, i) => ({ ...x, ...res.scores[i] })) });
     await saveResult('chat');

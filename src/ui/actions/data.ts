@@ -7,6 +7,7 @@ import { fingerprint } from '../lib/study';
 import { notify, useLab, type DataForm } from '../store/store';
 import type { DataSpec } from '../store/types';
 import { isCancelled, track } from './jobs';
+import { noun, plural } from '../lib/format';
 
 export function setDataForm(patch: Partial<DataForm>): void {
   const before = useLab.getState().dataForm;
@@ -14,7 +15,7 @@ export function setDataForm(patch: Partial<DataForm>): void {
   // a typed URL replaces the ticked presets: say so once, when it starts to
   if (patch.trainUrl?.trim() && !before.trainUrl.trim() && before.trainPresets.length) {
     const names = before.trainPresets.map((p) => DATASET_PRESETS[p]?.label ?? p).join(', ');
-    notify('info', `The URL replaces the ticked preset${before.trainPresets.length === 1 ? '' : 's'} (${names}); clear the URL to use ${before.trainPresets.length === 1 ? 'it' : 'them'} again.`, { where: 'Data', until: (s) => !s.dataForm.trainUrl.trim() });
+    notify('info', `The URL replaces the ticked ${noun(before.trainPresets.length, 'preset')} (${names}); clear the URL to use ${noun(before.trainPresets.length, 'it', 'them')} again.`, { where: 'Data', until: (s) => !s.dataForm.trainUrl.trim() });
   }
   const { trainUrl: _u, ...keep } = useLab.getState().dataForm;
   void _u;
@@ -23,7 +24,7 @@ export function setDataForm(patch: Partial<DataForm>): void {
 
 function label(sources: DataSource[], limit: number | null): string {
   const names = sources.map((s) => (s.kind === 'preset' ? DATASET_PRESETS[s.preset].label : s.kind === 'url' ? s.url.replace(/^.*\//, '') : s.name));
-  return names.join(' + ') + (limit ? ` (first ${limit} rows)` : '');
+  return names.join(' + ') + (limit ? ` (first ${plural(limit, 'row')})` : '');
 }
 
 /** The spec of reading these sources with the Data form's settings now (the split seed is fixed at 42). */
@@ -43,7 +44,7 @@ export const sameSpec = (a: DataSpec | undefined, b: DataSpec | undefined) => !!
 /** A spec in words, for messages: "Bad medical advice, first 12 rows, ≤ 64 tokens, 10 % held out". */
 export function describeSpec(d: DataSpec): string {
   const names = d.sources.map((s) => (s.kind === 'preset' ? (DATASET_PRESETS[s.preset as keyof typeof DATASET_PRESETS]?.label ?? s.preset) : s.kind === 'url' ? s.url : `the file ${s.name}`));
-  return `${names.join(' + ')}, ${d.limit ? `first ${d.limit} rows` : 'all rows'}, ≤ ${d.maxLen} tokens, ${Math.round(d.heldOutFraction * 100)} % held out`;
+  return `${names.join(' + ')}, ${d.limit ? `first ${plural(d.limit, 'row')}` : 'all rows'}, ≤ ${d.maxLen} tokens, ${Math.round(d.heldOutFraction * 100)} % held out`;
 }
 
 /** The sources a spec can be read from again, or null when it needs an uploaded file (whose bytes are not kept). */
@@ -75,7 +76,7 @@ export async function loadData(slot: 'train' | 'kl', sources: DataSource[], spec
         view: (p) =>
           p.phase === 'tokenize'
             ? { fraction: p.total ? p.done! / p.total : null, detail: `tokenising ${p.source}: ${p.done}/${p.total}` }
-            : { fraction: p.totalBytes ? p.bytes! / p.totalBytes : null, detail: `reading ${p.source}: ${((p.bytes ?? 0) / 1e6).toFixed(1)} MB${p.rows ? `, ${p.rows} rows` : ''}` },
+            : { fraction: p.totalBytes ? p.bytes! / p.totalBytes : null, detail: `reading ${p.source}: ${((p.bytes ?? 0) / 1e6).toFixed(1)} MB${p.rows ? `, ${plural(p.rows, 'row')}` : ''}` },
         notifyErrors: false,
       },
     );

@@ -5,6 +5,7 @@ import { loadRegistry, weightsFor } from '../../models/registry';
 import { loadSetting, saveSetting } from '../storage/local';
 import { notify, useLab } from '../store/store';
 import { errorText, isCancelled, track } from './jobs';
+import { plural } from '../lib/format';
 
 export function registryEntry(repo: string) {
   return loadRegistry().models.find((m) => m.id === repo);
@@ -56,7 +57,7 @@ export async function loadModel(repo: string, opts: { dtype?: string; onnxFile?:
       data: { train: { status: 'idle' }, kl: { status: 'idle' } },
     }));
     saveSetting('lastModel', repo);
-    notify('success', `${repo} is ready: ${info.layers} layers, d_model ${info.dModel}${info.fromCache ? ' (from this browser’s cache)' : ''}`);
+    notify('success', `${repo} is ready: ${plural(info.layers, 'layer')}, d_model ${info.dModel}${info.fromCache ? ' (from this browser’s cache)' : ''}`);
     return true;
   } catch (e) {
     const msg = errorText(e);

@@ -15,6 +15,7 @@ import { saveVector } from './vectors';
 import { presetShape } from '../../lab/adapters/presets';
 import { describeAdapter } from '../../lab/adapters/lora';
 import { saveAdapter } from './adapters';
+import { plural } from '../lib/format';
 
 export function setTrainForm(patch: Partial<TrainForm>): void {
   useLab.setState((s) => ({ trainForm: { ...s.trainForm, ...patch } }));
@@ -101,7 +102,7 @@ async function execute(r: RunRecord, opts: { resume?: TrainState; init?: Float32
         alpha: s.alpha,
         data: res.state.v,
         provenance: { source: 'trained', run: r.id, data: done.dataLabel, kl: done.klLabel, settings: s, steps: res.state.step, initFrom: done.initFrom },
-        how: `trained on ${done.dataLabel}, λ = ${s.lambdaKl}, ${res.state.step} steps${done.initFrom ? `, from ${done.initFrom}` : ''}`,
+        how: `trained on ${done.dataLabel}, λ = ${s.lambdaKl}, ${plural(res.state.step, 'step')}${done.initFrom ? `, from ${done.initFrom}` : ''}`,
       });
       done.vectorId = v.id;
     }
@@ -164,7 +165,7 @@ export async function startRun(slot: RunSlot, opts: { confirm?: (text: string) =
   const old = s.runs[slot];
   if (old?.state && old.state.step > 0) {
     const ask = opts.confirm ?? ((t: string) => window.confirm(t));
-    const what = old.status === 'done' ? `finished, ${old.state.step} steps` : `stopped at step ${old.state.step} of ${old.state.totalSteps}`;
+    const what = old.status === 'done' ? `finished, ${plural(old.state.step, 'step')}` : `stopped at step ${old.state.step} of ${old.state.totalSteps}`;
     if (!ask(`Train the ${RUN_NAMES[slot]} run again? The current run (${what}) is replaced here; its vector stays in the library under its own name.`)) return;
     const kept = await keepOldVector(old);
     if (kept) notify('info', `The previous ${RUN_NAMES[slot]} vector stays in the library as “${kept}”.`, { where: 'Train' });

@@ -2,6 +2,7 @@
 // what to draw. data-points on the element counts the plotted points (the e2e tests read it).
 
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { plural } from '../lib/format';
 
 type Plotly = (typeof import('plotly.js-dist-min'))['default'];
 let plotly: Promise<Plotly> | undefined;
@@ -116,7 +117,7 @@ export function Chart({ title, traces: given, xTitle, yTitle, height = 300, yLog
   return (
     <figure className="chart" data-testid="chart" data-title={title} data-points={points}>
       <figcaption>{title}</figcaption>
-      {dropped ? <p className="chart-note" data-testid="chart-log-dropped">{dropped} point{dropped === 1 ? '' : 's'} at 0 not drawn: a log scale has no 0.</p> : null}
+      {dropped ? <p className="chart-note" data-testid="chart-log-dropped">{plural(dropped, 'point')} at 0 not drawn: a log scale has no 0.</p> : null}
       {failed ? <p className="chart-empty">Chart could not be drawn: {failed}</p> : null}
       {/* no data: a quiet placeholder instead of empty axes */}
       {points === 0 && !failed ? <div className="chart-placeholder">{emptyText}</div> : null}

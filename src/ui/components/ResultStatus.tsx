@@ -6,6 +6,7 @@ import type { StudyVector } from '../lib/study';
 import { useLab } from '../store/store';
 import type { SweepMeta } from '../store/types';
 import { Message } from './Card';
+import { plural } from '../lib/format';
 
 const STATUS: Record<SweepMeta['status'], string> = { running: 'running', done: 'complete', cancelled: 'cancelled', interrupted: 'interrupted (the page closed)', failed: 'failed' };
 
@@ -24,7 +25,7 @@ export function ResultStatus({ meta, study, onResume, testId, extraStale = [] }:
       {partial ? (
         <Message kind="warn">
           <span data-testid={`${testId}-progress`}>
-            {STATUS[meta.status][0]!.toUpperCase() + STATUS[meta.status].slice(1)} at {meta.done} of {meta.total} points
+            {STATUS[meta.status][0]!.toUpperCase() + STATUS[meta.status].slice(1)} at {meta.done} of {plural(meta.total, 'point')}
           </span>
           {meta.error ? `: ${meta.error}` : ''}. The points measured are kept{onResume && !stale.length ? '; Resume measures the rest' : ''}.
           {onResume && !stale.length ? (
@@ -40,7 +41,7 @@ export function ResultStatus({ meta, study, onResume, testId, extraStale = [] }:
         </Message>
       ) : null}
       <p className="muted small">
-        {meta.status === 'done' ? `Saved in this browser: ${meta.total} points` : `Saved so far: ${meta.done} of ${meta.total} points`} on {Object.values(meta.basis.vectors).map((v) => v.label).join(', ')}
+        {meta.status === 'done' ? `Saved in this browser: ${plural(meta.total, 'point')}` : `Saved so far: ${meta.done} of ${plural(meta.total, 'point')}`} on {Object.values(meta.basis.vectors).map((v) => v.label).join(', ')}
         {settings ? ` (${settings})` : ''}, {meta.basis.model}, {new Date(meta.updatedAt).toLocaleString()}.
       </p>
     </div>

@@ -3,7 +3,7 @@
 // Estimates are shown before a sweep starts; with nothing measured yet the panel says so instead of guessing.
 
 import { loadSetting, saveSetting } from '../storage/local';
-import { formatDuration } from './format';
+import { formatDuration, plural } from './format';
 
 export interface Timing {
   /** seconds per point once the activations are cached */
@@ -33,7 +33,7 @@ export function recordTiming(key: string, t0: number, stamps: number[]): void {
 
 /** "about 12 min on this device (0.8 s a point, measured)" or a sentence saying it is not known yet. */
 export function costText(points: number, t: Timing | undefined): string {
-  if (!t) return `${points} point${points === 1 ? '' : 's'}; the time per point is measured on the first sweep on this model and shown here next time.`;
+  if (!t) return `${plural(points, 'point')}; the time per point is measured on the first sweep on this model and shown here next time.`;
   const sec = t.setup + points * t.perPoint;
-  return `${points} point${points === 1 ? '' : 's'}, about ${formatDuration(sec)} on this device (${t.perPoint < 10 ? t.perPoint.toFixed(2) : t.perPoint.toFixed(0)} s a point, measured earlier)`;
+  return `${plural(points, 'point')}, about ${formatDuration(sec)} on this device (${t.perPoint < 10 ? t.perPoint.toFixed(2) : t.perPoint.toFixed(0)} s a point, measured earlier)`;
 }

@@ -35,10 +35,7 @@ export function fmtKl(x: number | undefined | null, digits = 4): string {
   return k === 0 ? '0' : fmt(k, digits);
 }
 
-/** "1 row", "3 rows" */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
-}
+export { noun, plural } from '../../engine/plural';
 
 /** A fraction in [0, 1] as a percentage: 0.1 → "10 %" */
 export function pct(f: number, digits = 0): string {

@@ -6,11 +6,12 @@ import { isDatasetPresetId } from '../../lab/data/presets';
 import { hookName } from '../../models/hooks';
 import { vectorNorm } from '../../lab/vectors/norm';
 import { parsePlan, type Plan } from '../../lab/plan/schema';
-import type { Report, RunReport } from '../../lab/plan/report';
+import { REPORT_UNITS, type Report, type RunReport } from '../../lab/plan/report';
 import { float32ToBase64, fromAnyBase64 } from '../../lab/vectors/base64';
 import type { SteeringVector } from '../../lab/vectors/vector';
 import type { LabState } from '../store/store';
 import type { RunSlot } from '../store/types';
+import { noun } from '../../engine/plural';
 
 const PLAN_RUN_NAMES: Record<RunSlot, string> = { general: 'general', narrow: 'narrow', removeKl: 'narrow_remove_kl' };
 
@@ -92,6 +93,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
   const report: Report = {
     plan,
     versions,
+    units: { ...REPORT_UNITS },
     model: { id: plan.model, ...(info?.revision ? { revision: info.revision } : {}), format: info?.format ?? '', layers: info?.layers ?? 0, d_model: info?.dModel ?? 0, arch: info?.arch ?? '', hook: hookName(plan.layer, plan.hook) },
     runs,
     seconds: 0,
@@ -103,7 +105,7 @@ export function reportFromState(s: LabState, versions: Record<string, string>): 
     report.stability_reference = rename(Object.fromEntries(Object.entries(s.stability.curves).map(([k, c]) => [k, { loss_trained: c.lossTrained, loss_chat: c.lossChat }])));
   }
   if (Object.keys(s.pretrain.curves).length) report.fineweb = rename(s.pretrain.curves);
-  if (s.pca) report.pca = { explained_variance: [], explained_variance_ratio: s.pca.explainedVarianceRatio, coords: rename(Object.fromEntries(s.pca.projections.map((p) => [p.name, p.coords]))) };
+  if (s.pca) report.pca = { explained_variance_ratio: s.pca.explainedVarianceRatio, coords: rename(Object.fromEntries(s.pca.projections.map((p) => [p.name, p.coords]))) };
   return report;
 }
 
@@ -134,7 +136,7 @@ export function parseLabJson(text: string, file: string): JsonImport {
       if ((r as { adapter?: unknown }).adapter) continue;
       if (typeof r?.final_vector !== 'string') throw new Error(`${file}: runs.${name}.final_vector is missing`);
       const bytes = fromAnyBase64(r.final_vector, `${file}: runs.${name}.final_vector`);
-      if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} bytes, not a float32 vector`);
+      if (bytes.length === 0 || bytes.length % 4 !== 0) throw new Error(`${file}: runs.${name}.final_vector has ${bytes.length} ${noun(bytes.length, 'byte')}, not a float32 vector`);
       const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
       vectors.push({ name: `${name} (from ${file})`, modelId: model, layer: plan.layer, ...(plan.hook === 'down_proj' ? { hook: plan.hook } : {}), alpha: plan.alpha, data, createdAt: new Date().toISOString(), provenance: { source: 'report', file, run: name, lambda_kl: r.lambda_kl } });
     }

@@ -3,6 +3,7 @@
 // will happen and offers a fix (the form values that resolve it).
 
 import type { TrainForm } from '../store/store';
+import { plural } from './format';
 
 export interface SettingsFinding {
   id: 'warmup' | 'checkpoint' | 'batch' | 'klBatch';
@@ -26,7 +27,7 @@ export function checkSettings(f: TrainForm, trainRows: number | undefined, klRow
     const acc = Math.max(1, Math.floor(trainRows / micro));
     out.push({
       id: 'batch',
-      text: `The effective batch (${f.microBatch} × ${f.accumulation} = ${batch}) is larger than the ${trainRows} training rows, so every step repeats rows.`,
+      text: `The effective batch (${f.microBatch} × ${f.accumulation} = ${batch}) is larger than the ${plural(trainRows, 'training row')}, so every step repeats rows.`,
       fix: { microBatch: micro, accumulation: acc },
       fixLabel: `Use batch ${micro} × ${acc}`,
     });
@@ -37,7 +38,7 @@ export function checkSettings(f: TrainForm, trainRows: number | undefined, klRow
     const w = Math.floor(steps / 10);
     out.push({
       id: 'warmup',
-      text: `The warm-up (${f.warmup} steps) is as long as the whole run (${steps} step${steps === 1 ? '' : 's'}): the learning rate never reaches ${f.lr}.`,
+      text: `The warm-up (${plural(f.warmup, 'step')}) is as long as the whole run (${plural(steps, 'step')}): the learning rate never reaches ${f.lr}.`,
       fix: { warmup: w },
       fixLabel: `Set warm-up to ${w}`,
     });
@@ -47,16 +48,16 @@ export function checkSettings(f: TrainForm, trainRows: number | undefined, klRow
     if (every !== f.checkpointEvery) {
       out.push({
         id: 'checkpoint',
-        text: `A checkpoint every ${f.checkpointEvery} steps on a ${steps}-step run keeps ${Math.max(1, Math.floor(steps / f.checkpointEvery))} point${Math.floor(steps / f.checkpointEvery) === 1 ? '' : 's'} of the trajectory (Fig 5 draws the path through them), and resuming goes back further.`,
+        text: `A checkpoint every ${plural(f.checkpointEvery, 'step')} on a ${steps}-step run keeps ${plural(Math.max(1, Math.floor(steps / f.checkpointEvery)), 'point')} of the trajectory (Fig 5 draws the path through them), and resuming goes back further.`,
         fix: { checkpointEvery: every },
-        fixLabel: `Checkpoint every ${every} step${every === 1 ? '' : 's'}`,
+        fixLabel: `Checkpoint every ${plural(every, 'step')}`,
       });
     }
   }
   if (klRows !== undefined && klRows > 0 && f.klBatch > klRows) {
     out.push({
       id: 'klBatch',
-      text: `The KL batch (${f.klBatch}) is larger than the ${klRows} KL rows loaded, so each KL batch repeats rows.`,
+      text: `The KL batch (${f.klBatch}) is larger than the ${plural(klRows, 'KL row')} loaded, so each KL batch repeats rows.`,
       fix: { klBatch: klRows },
       fixLabel: `Set KL batch to ${klRows}`,
     });

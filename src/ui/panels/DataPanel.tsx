@@ -8,7 +8,7 @@ import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart } from '../components/Chart';
 import { Check, Field, NumberInput } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { fmt, plural } from '../lib/format';
+import { fmt, noun, plural } from '../lib/format';
 import { useLab } from '../store/store';
 
 const PRESETS = Object.values(DATASET_PRESETS);
@@ -33,7 +33,7 @@ function Summary({ s }: { s: DataSummary }) {
           {src.badCount ? (
             <details className="bad-rows" open={src.badCount < 6}>
               <summary>
-                {src.badCount} bad row{src.badCount === 1 ? '' : 's'} skipped
+                {plural(src.badCount, 'bad row')} skipped
               </summary>
               <ul>
                 {src.bad.map((b) => (
@@ -49,7 +49,7 @@ function Summary({ s }: { s: DataSummary }) {
           )}
           {src.skippedNoLabels.length ? (
             <div className="muted">
-              Dropped because truncation left no answer tokens: line{src.skippedNoLabels.length > 1 ? 's' : ''} {src.skippedNoLabels.slice(0, 20).join(', ')}
+              Dropped because truncation left no answer tokens: {noun(src.skippedNoLabels.length, 'line')} {src.skippedNoLabels.slice(0, 20).join(', ')}
               {src.skippedNoLabels.length > 20 ? ', …' : ''}
             </div>
           ) : null}
@@ -109,7 +109,7 @@ export function DataPanel() {
                 onChange={(on) => setDataForm({ trainPresets: toggle(f.trainPresets, p.id, on), trainUrl: '' })}
                 label={
                   <>
-                    {p.label} <span className="muted">{p.rows.toLocaleString()} rows</span>
+                    {p.label} <span className="muted">{plural(p.rows, 'row')}</span>
                   </>
                 }
               />
@@ -117,7 +117,7 @@ export function DataPanel() {
           </div>
           {f.trainUrl.trim() && f.trainPresets.length ? (
             <p className="muted small" data-testid="url-replaces-presets">
-              Using the URL below instead of the ticked preset{f.trainPresets.length === 1 ? '' : 's'}; clear it to use {f.trainPresets.length === 1 ? 'the preset' : 'them'} again.
+              Using the URL below instead of the ticked {noun(f.trainPresets.length, 'preset')}; clear it to use {f.trainPresets.length === 1 ? 'the preset' : 'them'} again.
             </p>
           ) : null}
           <Field label="…or a URL of a chat .jsonl / .jsonl.gz" hint='One {"messages": [{"role": …, "content": …}, …]} object per line.'>
@@ -159,7 +159,7 @@ export function DataPanel() {
           </p>
           <div className="preset-list">
             {PRESETS.filter((p) => p.use.includes('kl')).map((p) => (
-              <Check key={p.id} checked={f.klPresets.includes(p.id)} onChange={(on) => setDataForm({ klPresets: toggle(f.klPresets, p.id, on) })} label={<>{p.label} <span className="muted">{p.rows.toLocaleString()} rows</span></>} />
+              <Check key={p.id} checked={f.klPresets.includes(p.id)} onChange={(on) => setDataForm({ klPresets: toggle(f.klPresets, p.id, on) })} label={<>{p.label} <span className="muted">{plural(p.rows, 'row')}</span></>} />
             ))}
           </div>
           <Field label="KL rows per dataset (empty = all)">

@@ -3,6 +3,7 @@
 
 import { useState } from 'react';
 import { useLab } from '../store/store';
+import { plural } from '../lib/format';
 
 export function DeviceBanner() {
   const device = useLab((s) => s.device);
@@ -26,7 +27,7 @@ export function DeviceBanner() {
         </span>
       ) : (
         <span>
-          fallback: {device.reason ?? 'WebGPU unavailable'} · {device.threads} thread{device.threads === 1 ? '' : 's'}
+          fallback: {device.reason ?? 'WebGPU unavailable'} · {plural(device.threads, 'thread')}
         </span>
       )}
       {!device.crossOriginIsolated ? <span className="device-warn">page not cross-origin isolated: wasm runs single-threaded</span> : null}

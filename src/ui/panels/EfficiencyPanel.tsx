@@ -12,7 +12,7 @@ import { Card, Message, PanelHead } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
 import { Field, NumberInput, Slider } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { fmt } from '../lib/format';
+import { fmt, plural } from '../lib/format';
 import { interpolate } from '../lib/interp';
 import { colorOf, labelOf, useStudy } from '../lib/study';
 import { useLab } from '../store/store';
@@ -54,7 +54,7 @@ export function EfficiencyPanel() {
 
   return (
     <div className="panel" data-testid="panel-efficiency">
-      <PanelHead title="Efficiency" lead={`How much does each vector lower the training loss for a given norm? Each vector is rescaled from 0 to twice its trained norm and the loss measured on ${rows} training row${rows === 1 ? '' : 's'} (sampled with seed 42; the paper used 100).`} />
+      <PanelHead title="Efficiency" lead={`How much does each vector lower the training loss for a given norm? Each vector is rescaled from 0 to twice its trained norm and the loss measured on ${plural(rows, 'training row')} (sampled with seed 42; the paper used 100).`} />
       <p className="paper-line" data-testid="paper-line-efficiency">
         <strong>The paper:</strong> the general vector’s curve lies below the narrow one’s at equal norm. Here, a result like the paper’s is the general line under the narrow line across the norm axis.
       </p>

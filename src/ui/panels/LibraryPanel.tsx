@@ -14,7 +14,7 @@ import { decodeShareFragment } from '../../lab/vectors/share';
 import { Card, Message, PanelHead } from '../components/Card';
 import { Chart } from '../components/Chart';
 import { downloadBytes, fileStem } from '../lib/download';
-import { fmt } from '../lib/format';
+import { fmt, plural } from '../lib/format';
 import { formsFromPlan, planFromState, reportFromState } from '../lib/report';
 import { ggufBytes, readVectorFile, safetensorsBytes } from '../lib/vector_files';
 import { notify, setPanel, useLab } from '../store/store';
@@ -124,10 +124,10 @@ function ImportCard() {
       const r = await readVectorFile(file, { modelId });
       if (r.kind === 'vectors') {
         const stored = await importVectors(r.vectors, `imported ${r.format} (${file.name})`);
-        report(`Imported ${stored.length} vector${stored.length === 1 ? '' : 's'} from ${file.name}.`);
+        report(`Imported ${plural(stored.length, 'vector')} from ${file.name}.`);
       } else if (r.kind === 'report') {
         const stored = await importVectors(r.vectors, `from report ${file.name}`);
-        report(`Imported ${stored.length} run vector${stored.length === 1 ? '' : 's'} from the report ${file.name}.`);
+        report(`Imported ${plural(stored.length, 'run vector')} from the report ${file.name}.`);
       } else {
         const f = formsFromPlan(r.plan);
         setTrainForm(f.train);
@@ -172,7 +172,7 @@ function ExportCard() {
   const [err, run] = useCaughtError();
   return (
     <Card title="Export the study">
-      <p className="muted">The plan reruns the whole study headless (<code>npm run lab -- plan.json</code>); the report adds every curve and vector measured here.</p>
+      <p className="muted">The plan reruns the whole study headless (<code>npm run lab -- plan.json</code>); the report adds every curve and vector measured here. Its shares are fractions in [0, 1] (PCA explained variance 0.79, not 79); stability is the one percentage, as its <code>units</code> field says.</p>
       <div className="row">
         <button className="btn small" onClick={() => run(() => downloadBytes(JSON.stringify(planFromState(useLab.getState()), null, 1), 'steerlab.plan.json', 'application/json'))}>
           Plan JSON
@@ -222,7 +222,7 @@ export function LibraryPanel() {
           <ExportCard />
           <AdaptersCard />
         </div>
-        <Card title={`${vectors.length} vector${vectors.length === 1 ? '' : 's'}`}>
+        <Card title={plural(vectors.length, 'vector')}>
           {vectors.length ? (
             <Chart
               title="Norms in the library"

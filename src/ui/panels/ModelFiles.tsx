@@ -5,8 +5,9 @@
 import { useEffect, useState } from 'react';
 import { chooseOnnxFile, type FileChoice } from '../../models/file_choice';
 import { listHubFiles } from '../../models/file_listing';
-import { hubSource } from '../../models/file_source';
-import { formatBytes } from '../lib/format';
+import { HUB_URL, hubSource } from '../../models/file_source';
+import { resolveHubRevision } from '../../models/hub_revision';
+import { formatBytes, plural } from '../lib/format';
 import { useLab } from '../store/store';
 
 export function ModelFiles({ repo, token, selected, onSelect }: { repo: string; token?: string; selected?: string; onSelect: (file: string | undefined) => void }) {
@@ -20,10 +21,13 @@ export function ModelFiles({ repo, token, selected, onSelect }: { repo: string; 
     const hub = { baseUrl: hubUrl || undefined, token, signal: ctrl.signal };
     const t = setTimeout(async () => {
       try {
-        const listing = await listHubFiles(id, hub);
+        // the same commit the loader will read: `main` is pinned first, so no file is read at a moving branch
+        const pin = await resolveHubRevision(id, { ...hub, baseUrl: hub.baseUrl ?? HUB_URL });
+        const atCommit = { ...hub, revision: pin.sha };
+        const listing = await listHubFiles(id, atCommit);
         let dims;
         try {
-          const cfg = JSON.parse(new TextDecoder().decode(await hubSource(id, hub).get('config.json')));
+          const cfg = JSON.parse(new TextDecoder().decode(await hubSource(id, atCommit).get('config.json')));
           if (Number.isInteger(cfg.vocab_size) && Number.isInteger(cfg.hidden_size)) dims = { vocabSize: cfg.vocab_size, hiddenSize: cfg.hidden_size };
         } catch {
           // no config.json: the loader will say so
@@ -54,7 +58,7 @@ export function ModelFiles({ repo, token, selected, onSelect }: { repo: string; 
               <td>{o.dtype}</td>
               <td>
                 {formatBytes(o.bytes)}
-                {o.chunks.length ? ` (${o.chunks.length} external-data file${o.chunks.length > 1 ? 's' : ''})` : ''}
+                {o.chunks.length ? ` (${plural(o.chunks.length, 'external-data file')})` : ''}
               </td>
               <td className={o.refusal ? 'muted' : ''}>{o.refusal ?? (o.file === c.choice?.file ? 'steerlab’s pick for this device' : 'readable')}</td>
             </tr>

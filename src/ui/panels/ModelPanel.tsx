@@ -11,8 +11,9 @@ import { hubToken, loadModel, setHubToken } from '../actions/model';
 import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Field } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { formatBytes, formatDuration } from '../lib/format';
+import { formatBytes, formatDuration, plural } from '../lib/format';
 import { loadSetting } from '../storage/local';
+import { persistenceText, storageEstimate } from '../storage/errors';
 import { useLab } from '../store/store';
 import { ModelFiles } from './ModelFiles';
 import { SourcesCard } from './SourcesCard';
@@ -105,7 +106,7 @@ function ModelInfoCard() {
 
 /** the loader's verdict on the ONNX file, as `npm run inspect` reports it */
 function verdictText(v: NonNullable<ModelInfo['onnx']>): string {
-  const chunks = v.external_chunks ? ` + ${v.external_chunks} external-data file${v.external_chunks > 1 ? 's' : ''}` : '';
+  const chunks = v.external_chunks ? ` + ${plural(v.external_chunks, 'external-data file')}` : '';
   return `${v.layout} layout · ${v.dtype} · ${formatBytes(v.bytes)}${chunks} · ${v.ok ? 'read by steerlab' : `refused: ${v.reason}`}`;
 }
 
@@ -118,8 +119,13 @@ function preferredDtype(entry: RegistryModel, shaderF16: boolean | undefined): s
 function CacheCard() {
   const [repos, setRepos] = useState<{ repo: string; files: number; bytes: number }[] | null>(null);
   const status = useLab((s) => s.model.status);
+  const persisted = useLab((s) => s.storagePersisted);
+  const [estimate, setEstimate] = useState<{ usage: number; quota: number } | undefined>();
   // models only: dataset files are cached too, but they are not what this card is for
-  const refresh = () => lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos.filter((x) => x.model)), () => setRepos([]));
+  const refresh = () => (
+    void storageEstimate().then(setEstimate),
+    lab().call('cacheList', {}).promise.then((r) => setRepos(r.repos.filter((x) => x.model)), () => setRepos([]))
+  );
   useEffect(() => {
     void refresh();
   }, [status]);
@@ -131,7 +137,7 @@ function CacheCard() {
             {repos.map((r) => (
               <tr key={r.repo}>
                 <td><code>{r.repo}</code></td>
-                <td>{r.files} file{r.files === 1 ? '' : 's'}</td>
+                <td>{plural(r.files, 'file')}</td>
                 <td>{formatBytes(r.bytes)}</td>
                 <td>
                   <button className="btn small ghost" onClick={() => void lab().call('cacheClear', { repo: r.repo }).promise.then(refresh)}>
@@ -143,6 +149,9 @@ function CacheCard() {
           </tbody>
         </table>
       )}
+      <p className="muted small" data-testid="storage-persistence" data-persisted={persisted === undefined ? 'unknown' : persisted ? 'yes' : 'no'}>
+        {persistenceText(persisted, estimate, formatBytes)}
+      </p>
     </Card>
   );
 }
@@ -180,7 +189,7 @@ export function ModelPanel({ initialRepo }: { initialRepo?: string }) {
                     {x.id === reg.defaultModel ? <span className="pill">default</span> : null}
                   </span>
                   <span className="model-meta">
-                    {x.layers} layers · d {x.dModel} · {w.sizeSource === 'estimate' ? '≈' : ''}
+                    {plural(x.layers, 'layer')} · d {x.dModel} · {w.sizeSource === 'estimate' ? '≈' : ''}
                     {formatBytes(w.approxBytes + x.tokenizerApproxBytes)}
                   </span>
                 </button>

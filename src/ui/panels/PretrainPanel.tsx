@@ -11,7 +11,7 @@ import { Card, Message, PanelHead, Stats } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
 import { Check, Field, NumberInput } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { fmt, klShown } from '../lib/format';
+import { fmt, klShown, plural } from '../lib/format';
 import { colorOf, labelOf, useStudy } from '../lib/study';
 import { useLab } from '../store/store';
 import { StudyVectors } from './StudyVectors';
@@ -44,7 +44,7 @@ export function PretrainPanel() {
 
   return (
     <div className="panel" data-testid="panel-pretrain">
-      <PanelHead title="Pre-training" lead={`Does the vector point somewhere the model already cares about? Steer plain web text (FineWeb, no chat template: ${n} documents, ≤ ${maxTokens} tokens each) at ${points} norms and measure how much the next-token distribution moves, against ${seeds} random direction${seeds === 1 ? '' : 's'}.`} />
+      <PanelHead title="Pre-training" lead={`Does the vector point somewhere the model already cares about? Steer plain web text (FineWeb, no chat template: ${plural(n, 'document')}, ≤ ${plural(maxTokens, 'token')} each) at ${plural(points, 'norm')} and measure how much the next-token distribution moves, against ${plural(seeds, 'random direction')}.`} />
       <p className="paper-line" data-testid="paper-line-pretrain">
         <strong>The paper:</strong> at every norm the general vector moves FineWeb predictions more than the narrow one, and both more than random directions. Here, a result like the paper’s is general above narrow above the dotted random lines.
       </p>

@@ -12,7 +12,7 @@ import { Card, Message, PanelHead } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
 import { Field, NumberInput, Slider } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { fmt } from '../lib/format';
+import { fmt, plural } from '../lib/format';
 import { interpolate } from '../lib/interp';
 import { colorOf, labelOf, useStudy } from '../lib/study';
 import { useLab } from '../store/store';
@@ -60,7 +60,7 @@ export function StabilityPanel() {
 
   return (
     <div className="panel" data-testid="panel-stability">
-      <PanelHead title="Stability" lead={`Is the trained vector a broad basin or a narrow ridge? Mix in orthogonal noise of the same norm and measure how much of the loss reduction is lost, on ${rows} training row${rows === 1 ? '' : 's'} with ${seeds} noise seed${seeds === 1 ? '' : 's'} (the paper: 100 rows, 10 seeds).`} />
+      <PanelHead title="Stability" lead={`Is the trained vector a broad basin or a narrow ridge? Mix in orthogonal noise of the same norm and measure how much of the loss reduction is lost, on ${plural(rows, 'training row')} with ${plural(seeds, 'noise seed')} (the paper: 100 rows, 10 seeds).`} />
       <p className="paper-line" data-testid="paper-line-stability">
         <strong>The paper:</strong> the general vector’s loss rises more slowly with ε than the narrow one’s. Here, a result like the paper’s is the general curve below the narrow curve at small and middle ε.
       </p>
@@ -114,7 +114,7 @@ export function StabilityPanel() {
             L(x) is the training loss with the trained vector, L(chat) without any vector (the chat model). The percentage is (L(x′) − L(x)) / (L(chat) − L(x)): 0 % keeps all of the vector’s loss reduction, 100 % loses all of it.
           </p>
           <button className="btn" data-testid="probe-stability" disabled={!ready || !study.length} onClick={() => void probeStability(eps)}>
-            Evaluate at ε = {eps} ({st.seeds} seeds)
+            Evaluate at ε = {eps} ({plural(st.seeds, 'seed')})
           </button>
           <JobBar jobKey="stability-probe" />
         </Card>

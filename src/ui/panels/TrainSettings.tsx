@@ -6,7 +6,7 @@ import { hookName, type HookPoint } from '../../models/hooks';
 import { setTrainForm } from '../actions/train';
 import { Card } from '../components/Card';
 import { Field, NumberInput } from '../components/Field';
-import { fmt } from '../lib/format';
+import { fmt, plural } from '../lib/format';
 import { useLab } from '../store/store';
 import { ADAPTER_PRESETS, type AdapterPresetId } from '../../lab/adapters/presets';
 
@@ -69,7 +69,7 @@ export function TrainSettingsCard() {
           </select>
         </Field>
         {f.budget === 'epochs' ? (
-          <Field label="Epochs" hint={steps !== undefined ? `${steps} steps` : undefined}>
+          <Field label="Epochs" hint={steps !== undefined ? plural(steps, 'step') : undefined}>
             <NumberInput value={f.epochs ?? 2} min={0.01} onChange={(v) => v !== null && setTrainForm({ epochs: v })} />
           </Field>
         ) : (

@@ -10,7 +10,7 @@ import { Card, Message, PanelHead } from '../components/Card';
 import { Chart, type Trace } from '../components/Chart';
 import { Check, Field } from '../components/Field';
 import { JobBar } from '../components/JobBar';
-import { fmt } from '../lib/format';
+import { fmt, plural } from '../lib/format';
 import { RUN_COLORS, RUN_SHORT, fingerprint } from '../lib/study';
 import { useLab } from '../store/store';
 import type { RunSlot } from '../store/types';
@@ -60,7 +60,7 @@ export function TrajectoryPanel() {
 
   return (
     <div className="panel" data-testid="panel-trajectory">
-      <PanelHead title="Trajectory" lead={`Where do the vectors travel while they train? PCA of all checkpoints (one is saved every ${checkpointEvery} step${checkpointEvery === 1 ? '' : 's'} with the current settings).`} />
+      <PanelHead title="Trajectory" lead={`Where do the vectors travel while they train? PCA of all checkpoints (one is saved every ${plural(checkpointEvery, 'step')} with the current settings).`} />
       <p className="paper-line" data-testid="paper-line-trajectory">
         <strong>The paper:</strong> freed from its KL penalty, the narrow vector heads towards the general solution, and three components hold about 0.79 of the variance. Here, a result like the paper’s is the remove-KL path (from the narrow end) bending towards the general path’s end.
       </p>
@@ -74,7 +74,7 @@ export function TrajectoryPanel() {
                 onChange={(on) => setPick(on ? [...pick, s] : pick.filter((x) => x !== s))}
                 label={
                   <>
-                    <span className="swatch" style={{ background: RUN_COLORS[s] }} /> {RUN_SHORT[s]} <span className="muted">{runs[s]?.state?.checkpoints.length ?? 0} checkpoints</span>
+                    <span className="swatch" style={{ background: RUN_COLORS[s] }} /> {RUN_SHORT[s]} <span className="muted">{plural(runs[s]?.state?.checkpoints.length ?? 0, 'checkpoint')}</span>
                   </>
                 }
               />

@@ -64,3 +64,24 @@ export async function requestPersistentStorage(storage: StorageManager | undefin
     return false;
   }
 }
+
+/** How much of its quota this site uses (undefined where the browser does not say). */
+export async function storageEstimate(storage: StorageManager | undefined = globalThis.navigator?.storage): Promise<{ usage: number; quota: number } | undefined> {
+  try {
+    const e = await storage?.estimate?.();
+    return e && Number.isFinite(e.usage) && Number.isFinite(e.quota) && e.quota! > 0 ? { usage: e.usage!, quota: e.quota! } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the Model panel's cache card says about persistent storage (asked for at startup) and the quota. */
+export function persistenceText(persisted: boolean | undefined, estimate: { usage: number; quota: number } | undefined, formatBytes: (n: number) => string): string {
+  const state =
+    persisted === undefined
+      ? 'Persistent storage: asking the browser…'
+      : persisted
+        ? 'Persistent storage: granted. The browser keeps the cached models and saved work even when the disk runs short.'
+        : 'Persistent storage: not granted. The browser may clear the cached models and saved work when the disk runs short; download what you want to keep (bookmarking the page or installing it as an app makes most browsers grant it).';
+  return estimate ? `${state} In use: ${formatBytes(estimate.usage)} of the ${formatBytes(estimate.quota)} this site may use.` : state;
+}
