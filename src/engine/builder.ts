@@ -9,7 +9,6 @@ export type IntsLike = number[] | Value;
 
 export class Builder {
   private scalars = new Map<string, Value>();
-  private iotas = new Map<number, Value>();
   private memo = new Map<string, Value>();
 
   constructor(
@@ -52,12 +51,7 @@ export class Builder {
 
   /** int64 [0, 1, …, n-1], one constant per n shared across uses (row indices for whole-table gathers). */
   iota(n: number): Value {
-    let v = this.iotas.get(n);
-    if (!v) {
-      v = this.tensor('int64', [n], Array.from({ length: n }, (_, i) => i));
-      this.iotas.set(n, v);
-    }
-    return v;
+    return this.cached(`iota:${n}`, () => this.tensor('int64', [n], Array.from({ length: n }, (_, i) => i)));
   }
 
   /** A scalar constant of `dtype` (default: the builder's float type), shared across uses. */

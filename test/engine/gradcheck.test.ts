@@ -351,9 +351,10 @@ describe('4-bit weights', () => {
     ['zero point 8', qSym],
     ['packed zero points', qZp],
   ] as const) {
-    it(`dequantizeNBits equals a JS reading of the same bytes (${label})`, async () => {
+    /** dequantizeNBits of the case's bytes in a graph of `float`: the graph (for its nodes) and the result */
+    const dequantized = async (float: 'float32' | 'float64') => {
       const g = new Graph();
-      const b = new Builder(g, 'float64');
+      const b = new Builder(g, float);
       const nb = Math.ceil(p.K / p.blockSize);
       const packed = g.input('packed', 'uint8', [p.N, nb, p.blockSize / 2]);
       const scales = g.input('scales', 'float32', [p.N * nb]);
@@ -368,29 +369,19 @@ describe('4-bit weights', () => {
       if (p.zeroPoints) feeds.zp = { dtype: 'uint8', shape: [p.zeroPoints.length], data: p.zeroPoints };
       const out = await compileAndRun(g, feeds);
       expect(out.w!.shape).toEqual([p.N, p.K]);
+      return { g, w: asNumbers(out.w!) };
+    };
+
+    it(`dequantizeNBits equals a JS reading of the same bytes (${label})`, async () => {
       // (q - z)·scale with a float32 scale is exact in float64
-      expect(asNumbers(out.w!)).toEqual(Array.from(dequantizeRef(p)));
+      expect((await dequantized('float64')).w).toEqual(Array.from(dequantizeRef(p)));
     });
 
     it(`dequantizeNBits in float32 equals the JS reading rounded to float32 (${label})`, async () => {
-      const g = new Graph();
-      const b = new Builder(g, 'float32');
-      const nb = Math.ceil(p.K / p.blockSize);
-      const packed = g.input('packed', 'uint8', [p.N, nb, p.blockSize / 2]);
-      const scales = g.input('scales', 'float32', [p.N * nb]);
-      const zp = p.zeroPoints ? g.input('zp', 'uint8', [p.zeroPoints.length]) : null;
-      const w = dequantizeNBits(b, packed, scales, zp, p.K, p.N, p.blockSize);
-      g.output(w, 'w');
+      const { g, w } = await dequantized('float32');
       // symmetric weights: one GatherBlockQuantized; packed zero points: the elementwise unpacking
       expect(g.nodes.filter((n) => n.op === 'GatherBlockQuantized')).toHaveLength(p.zeroPoints ? 0 : 1);
-      const feeds: Record<string, TensorData> = {
-        packed: { dtype: 'uint8', shape: [p.N, nb, p.blockSize / 2], data: p.packed },
-        scales: { dtype: 'float32', shape: [p.N * nb], data: p.scales },
-      };
-      if (p.zeroPoints) feeds.zp = { dtype: 'uint8', shape: [p.zeroPoints.length], data: p.zeroPoints };
-      const out = await compileAndRun(g, feeds);
-      expect(out.w!.shape).toEqual([p.N, p.K]);
-      expect(asNumbers(out.w!)).toEqual(Array.from(Float32Array.from(dequantizeRef(p))));
+      expect(w).toEqual(Array.from(Float32Array.from(dequantizeRef(p))));
     });
 
     it(`MatMulNBits forward equals a·Wᵀ with the JS-dequantised W (${label})`, async () => {

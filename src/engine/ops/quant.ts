@@ -21,14 +21,12 @@ export function dequantizeNBits(b: Builder, packed: Value, scales: Value, zeroPo
   const nBlocks = Math.ceil(K / blockSize);
   const data = b.reshape(packed, [N, (nBlocks * blockSize) / 2]);
   const sc = b.reshape(scales, [N, nBlocks]);
-  const zp = zeroPoints ? b.reshape(zeroPoints, [N, Math.ceil(nBlocks / 2)]) : null;
-  const rows = b.iota(N);
-  let w = b.gatherBlockQuantized(data, rows, sc, zp, blockSize); // [N, nBlocks*blockSize] in the scales' type
+  let w = b.gatherBlockQuantized(data, b.iota(N), sc, null, blockSize); // [N, nBlocks*blockSize] in the scales' type
   if (nBlocks * blockSize !== K) w = b.slice(w, [0], [K], [1]);
   return w.dtype === float ? w : b.cast(w, float);
 }
 
-/** The elementwise unpacking, for float64 graphs: GatherBlockQuantized computes in the scales' float32. */
+/** The elementwise unpacking: for float64 graphs (GatherBlockQuantized computes in the scales' float32) and zero points. */
 function dequantizeNBitsElementwise(b: Builder, packed: Value, scales: Value, zeroPoints: Value | null, K: number, N: number, blockSize: number, float = b.float): Value {
   const nBlocks = Math.ceil(K / blockSize);
   const q = b.cast(packed, float); // [N, nb, bs/2]
