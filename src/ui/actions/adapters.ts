@@ -27,7 +27,7 @@ export async function exportRunAdapter(slot: RunSlot): Promise<void> {
     const stem = fileStem(`${slot}-lora-r${shape.rank}`);
     downloadBytes(f.weights, `${stem}.adapter_model.safetensors`);
     downloadBytes(f.config, `${stem}.adapter_config.json`, 'application/json');
-    notify('success', `Exported ${describeAdapter(shape, data.length)}: rename the two files to adapter_model.safetensors and adapter_config.json in one folder for PeftModel.from_pretrained.`);
+    notify('success', `Exported ${describeAdapter(shape, data.length)}: rename the two files to adapter_model.safetensors and adapter_config.json in one folder DIR for PeftModel.from_pretrained; for llama.cpp, python convert_lora_to_gguf.py --base BASE_MODEL_DIR DIR makes a GGUF adapter to use with llama-cli -m model.gguf --lora DIR/*.gguf.`);
   } catch (e) {
     notify('error', errorText(e), { where: 'export adapter' });
   }
