@@ -4,64 +4,27 @@
 // train a general vector for a few steps, watch the charts fill, export it as GGUF, share it as a link and open
 // the link in a fresh browser profile. A screenshot of every panel goes to e2e/artifacts/.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gguf } from '@huggingface/gguf';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS_DIR, buildApp, serveApp, type AppServers } from './harness/app';
-import { CHROMIUM_PATH, launchChromium, type HarnessBrowser } from './harness/chromium';
+import { launchChromium, type HarnessBrowser } from './harness/chromium';
+import { fill, openPanel, plottedPoints, skipBrowserTests, runJob, state } from './harness/page';
 
-const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const skip = !existsSync(CHROMIUM_PATH) && !inCI;
 
 const PANELS = ['model', 'data', 'train', 'efficiency', 'stability', 'pretrain', 'trajectory', 'chat', 'library', 'guide'];
 const REPO = 'test/qwen2-hub';
 const ROWS = 12;
-
-/** What the page's store holds, read through the app's debug handle. */
-async function state<T>(page: Page, pick: string): Promise<T> {
-  return page.evaluate((expr) => {
-    const s = (window as unknown as { steerlab: { state(): Record<string, unknown> } }).steerlab.state();
-    return new Function('s', `return (${expr});`)(s);
-  }, pick) as Promise<T>;
-}
-
-async function openPanel(page: Page, id: string): Promise<void> {
-  await page.click(`[data-panel=${id}]`);
-  await page.waitForSelector(`[data-testid=panel-${id}]`);
-}
-
-/** Number of points Plotly actually drew in the chart with this title (from the plot's own data). */
-async function plottedPoints(page: Page, title: string): Promise<number> {
-  // Plotly loads on the first chart; wait until this one is drawn
-  await page.waitForSelector(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, { timeout: 30_000 });
-  return page.$eval(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, (el) =>
-    ((el as unknown as { data?: { x: unknown[] }[] }).data ?? []).reduce((n, t) => n + (t.x?.length ?? 0), 0),
-  );
-}
-
-async function fill(page: Page, testId: string, value: string): Promise<void> {
-  await page.fill(`[data-testid=${testId}]`, value);
-}
-
-/** Waits for a job's progress bar to come and go; fails if the job reported an error. */
-async function waitForJob(page: Page, key: string, timeout = 240_000): Promise<void> {
-  const sel = `[data-testid="job-${key}"]`;
-  // the bar appears as soon as the button is clicked; a very quick job may already be gone
-  await page.waitForSelector(sel, { timeout: 3_000 }).catch(() => {});
-  await page.waitForSelector(sel, { state: 'detached', timeout });
-  const errors = await page.$$eval('[data-testid=notice-error]', (els) => els.map((e) => e.textContent));
-  expect(errors).toEqual([]);
-}
 
 /** x of the chart's slider marker (the dotted vertical line). */
 async function markerX(page: Page, title: string): Promise<number> {
   return page.$eval(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, (el) => (el as unknown as { layout: { shapes: { x0: number }[] } }).layout.shapes[0]!.x0);
 }
 
-describe.skipIf(skip)('the lab in Chromium', () => {
+describe.skipIf(skipBrowserTests)('the lab in Chromium', () => {
   let servers: AppServers;
   let browser: HarnessBrowser;
   let page: Page;
@@ -159,8 +122,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
   it('sweeps efficiency, and the norm slider moves its marker and evaluates that point', async () => {
     await openPanel(page, 'efficiency');
     await fill(page, 'efficiency-rows', '1');
-    await page.click('[data-testid=run-efficiency]');
-    await waitForJob(page, 'efficiency');
+    await runJob(page, '[data-testid=run-efficiency]', 'efficiency');
     // the paper's nine scales 0, 0.25, …, 2
     expect(await plottedPoints(page, 'Loss vs norm')).toBe(9);
     expect(await plottedPoints(page, 'Loss per squared norm')).toBe(8);
@@ -176,8 +138,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
     }, at);
     expect(before).not.toBe(at);
     expect(await page.textContent('[data-testid=efficiency-readout]')).toMatch(/interpolated/);
-    await page.click('[data-testid=probe-efficiency]');
-    await waitForJob(page, 'efficiency-probe');
+    await runJob(page, '[data-testid=probe-efficiency]', 'efficiency-probe');
     // the evaluated point joins the plot and the read-out is exact
     expect(await plottedPoints(page, 'Loss vs norm')).toBe(10);
     expect(await page.textContent('[data-testid=efficiency-readout]')).not.toMatch(/interpolated/);
@@ -187,8 +148,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
     await openPanel(page, 'stability');
     await fill(page, 'stability-rows', '1');
     await fill(page, 'stability-seeds', '2');
-    await page.click('[data-testid=run-stability]');
-    await waitForJob(page, 'stability');
+    await runJob(page, '[data-testid=run-stability]', 'stability');
     const ref = await state<{ lossTrained: number; lossChat: number; points: unknown[] }>(page, 's.stability.curves.general');
     expect(ref.points).toHaveLength(12);
     if (ref.lossTrained >= ref.lossChat) {
@@ -203,8 +163,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
     expect(sd.some((x) => x > 0)).toBe(true);
     await page.locator('[data-testid=stability-slider]').fill('0.55');
     expect(await markerX(page, 'Relative loss increase vs ε')).toBe(0.55);
-    await page.click('[data-testid=probe-stability]');
-    await waitForJob(page, 'stability-probe');
+    await runJob(page, '[data-testid=probe-stability]', 'stability-probe');
     expect(await plottedPoints(page, 'Relative loss increase vs ε')).toBe(13);
   });
 
@@ -217,8 +176,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
     await fill(page, 'fineweb-points', '3');
     await fill(page, 'fineweb-seeds', '1');
     await fill(page, 'fineweb-maxtokens', '16');
-    await page.click('[data-testid=run-fineweb-kl]');
-    await waitForJob(page, 'pretrain');
+    await runJob(page, '[data-testid=run-fineweb-kl]', 'pretrain');
     // general and one random direction, three norms each; KL is 0 at norm 0 and positive beyond
     const curves = await state<Record<string, { norm: number; kl: number }[]>>(page, 's.pretrain.curves');
     expect(Object.keys(curves).sort()).toEqual(['general', 'random_0']);
@@ -231,8 +189,7 @@ describe.skipIf(skip)('the lab in Chromium', () => {
 
   it('projects the checkpoints on principal components', async () => {
     await openPanel(page, 'trajectory');
-    await page.click('[data-testid=run-pca]');
-    await waitForJob(page, 'pca');
+    await runJob(page, '[data-testid=run-pca]', 'pca');
     // three checkpoints of the general run, plus its start and end markers
     expect(await plottedPoints(page, 'Trajectories in PC space')).toBe(3 + 2);
     expect(await plottedPoints(page, 'Explained variance')).toBeGreaterThan(0);
@@ -242,9 +199,8 @@ describe.skipIf(skip)('the lab in Chromium', () => {
     await openPanel(page, 'chat');
     await page.waitForFunction(() => (document.querySelector('[data-testid=chat-question]') as HTMLSelectElement | null)?.options.length === 8, null, { timeout: 30_000 });
     await fill(page, 'chat-max-tokens', '6');
-    await page.click('[data-testid=chat-ask]');
-    await waitForJob(page, 'chat:unsteered');
-    await waitForJob(page, 'chat:steered');
+    // one click answers twice: the unsteered answer, then the steered one
+    await runJob(page, '[data-testid=chat-ask]', 'chat:unsteered', 'chat:steered');
     for (const side of ['unsteered', 'steered']) {
       const text = await page.textContent(`[data-testid=answer-${side}]`);
       expect(text!.length).toBeGreaterThan(0);

@@ -3,15 +3,14 @@
 // panel — with no request leaving this machine. Screenshots of each panel go to e2e/artifacts/demo-*.png.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS_DIR } from './harness/app';
-import { CHROMIUM_PATH, launchChromium, type HarnessBrowser } from './harness/chromium';
+import { launchChromium, type HarnessBrowser } from './harness/chromium';
+import { fill, skipBrowserTests } from './harness/page';
 
-const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const skip = !existsSync(CHROMIUM_PATH) && !inCI;
 const ROOT = path.resolve(__dirname, '..');
 const PANELS = ['model', 'data', 'train', 'efficiency', 'stability', 'pretrain', 'trajectory', 'chat', 'library', 'guide'];
 
@@ -35,11 +34,7 @@ function startDemo(): Promise<{ proc: ChildProcess; url: string; output: () => s
   });
 }
 
-async function fill(page: Page, testId: string, value: string): Promise<void> {
-  await page.fill(`[data-testid=${testId}]`, value);
-}
-
-describe.skipIf(skip)('npm run demo', () => {
+describe.skipIf(skipBrowserTests)('npm run demo', () => {
   let demo: Awaited<ReturnType<typeof startDemo>>;
   let browser: HarnessBrowser;
   let page: Page;

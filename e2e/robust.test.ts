@@ -3,28 +3,20 @@
 // pinned to a commit and shown; a failed model load keeps the model that was loaded; a link pasted into the open
 // tab is imported without a reload. Screenshots go to e2e/artifacts/robust-*.png.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeShareFragment } from '../src/lab/vectors/share';
 import { ARTIFACTS_DIR, buildApp, serveApp, type AppServers } from './harness/app';
-import { CHROMIUM_PATH, launchChromium, type HarnessBrowser } from './harness/chromium';
+import { launchChromium, type HarnessBrowser } from './harness/chromium';
+import { skipBrowserTests, state } from './harness/page';
 
-const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const skip = !existsSync(CHROMIUM_PATH) && !inCI;
 const REPO = 'test/qwen2-hub';
 /** the commit the fixture server names for every repository */
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 
-async function state<T>(page: Page, pick: string): Promise<T> {
-  return page.evaluate((expr) => {
-    const s = (window as unknown as { steerlab: { state(): Record<string, unknown> } }).steerlab.state();
-    return new Function('s', `return (${expr});`)(s);
-  }, pick) as Promise<T>;
-}
-
-describe.skipIf(skip)('the lab under bad input', () => {
+describe.skipIf(skipBrowserTests)('the lab under bad input', () => {
   let servers: AppServers;
   let browser: HarnessBrowser;
   let page: Page;

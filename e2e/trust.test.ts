@@ -5,35 +5,15 @@
 // KL is never shown below 0; the guide's steps in a row keep each other's settings and list what they changed.
 // Screenshots of each state go to e2e/artifacts/trust-*.png.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ARTIFACTS_DIR, buildApp, serveApp, type AppServers } from './harness/app';
-import { CHROMIUM_PATH, launchChromium, type HarnessBrowser } from './harness/chromium';
+import { launchChromium, type HarnessBrowser } from './harness/chromium';
+import { fill, openPanel, plottedY, skipBrowserTests, state } from './harness/page';
 
-const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const skip = !existsSync(CHROMIUM_PATH) && !inCI;
 const REPO = 'test/qwen2-hub';
-
-async function state<T>(page: Page, pick: string): Promise<T> {
-  return page.evaluate((expr) => {
-    const s = (window as unknown as { steerlab: { state(): Record<string, unknown> } }).steerlab.state();
-    return new Function('s', `return (${expr});`)(s);
-  }, pick) as Promise<T>;
-}
-
-async function openPanel(page: Page, id: string): Promise<void> {
-  await page.click(`[data-panel=${id}]`);
-  await page.waitForSelector(`[data-testid=panel-${id}]`);
-}
-
-const fill = (page: Page, testId: string, value: string) => page.fill(`[data-testid=${testId}]`, value);
-
-async function plottedY(page: Page, title: string): Promise<number[]> {
-  await page.waitForSelector(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, { timeout: 30_000 });
-  return page.$eval(`[data-testid=chart][data-title="${title}"] .js-plotly-plot`, (el) => ((el as unknown as { data?: { y: number[] }[] }).data ?? []).flatMap((t) => t.y ?? []));
-}
 
 /** One value from an IndexedDB store, read the way the app wrote it (idb-keyval: one store per database). */
 async function idbGet<T>(page: Page, db: string, store: string, key: string): Promise<T | undefined> {
@@ -99,7 +79,7 @@ async function loadModelAndData(page: Page, rows: number): Promise<void> {
   await page.waitForSelector('[data-testid=data-summary-train]', { timeout: 120_000 });
 }
 
-describe.skipIf(skip)('a lab a student can trust', () => {
+describe.skipIf(skipBrowserTests)('a lab a student can trust', () => {
   let servers: AppServers;
   let browser: HarnessBrowser;
   let page: Page;
