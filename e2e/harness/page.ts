@@ -55,7 +55,8 @@ async function watchJobBars(page: Page): Promise<Record<string, number>> {
  * Clicks what starts a job and waits for each named job's progress bar to come and go, then fails if a job
  * reported an error. Each bar must have been added to the page after the click — a MutationObserver counts them,
  * so a job that finishes between two polls is still seen, and a wrong key (which once let a test read a sweep's
- * results before the sweep had run) fails with the keys that did appear.
+ * results before the sweep had run) fails with the keys that did appear. A job may take up to 10 min: sweeps on
+ * SwiftShader with a loaded 2-core machine ran past 4.
  */
 export async function runJob(page: Page, clickSelector: string, ...keys: string[]): Promise<void> {
   const before = await watchJobBars(page);
@@ -68,7 +69,7 @@ export async function runJob(page: Page, clickSelector: string, ...keys: string[
         const appeared = Object.keys(seen).filter((k) => seen[k]! > (before[k] ?? 0));
         throw new Error(`no progress bar job-${key} appeared within 10 s of clicking ${clickSelector} (bars that did: ${appeared.join(', ') || 'none'})`);
       });
-    await page.waitForSelector(`[data-testid="job-${key}"]`, { state: 'detached', timeout: 240_000 });
+    await page.waitForSelector(`[data-testid="job-${key}"]`, { state: 'detached', timeout: 600_000 });
   }
   const errors = await page.$$eval('[data-testid=notice-error]', (els) => els.map((e) => e.textContent));
   expect(errors).toEqual([]);
