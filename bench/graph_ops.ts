@@ -11,7 +11,7 @@ import { arg } from './cli';
 import { QWEN25_05B, randomQ4Model } from './random_model';
 
 // Shape ops the WebGPU EP runs on the CPU (no dispatch): not counted as kernels.
-const CPU_SIDE = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Shape', 'Identity', 'Flatten']);
+const CPU_SIDE = new Set(['Reshape', 'Unsqueeze', 'Squeeze', 'Shape', 'Identity', 'Flatten', 'StopGradient', 'CustomVjp']);
 
 async function main() {
   const L = Number(arg('layer', '12'));

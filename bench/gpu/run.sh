@@ -33,10 +33,17 @@ fi
 cp $MODEL/torch.json "$OUT/" 2>/dev/null
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 $W/node --version
-# "before" (the engine as it was at the start of the speed work) and "after" bundles, when both were packed
+# "before" and "after" bundles, when both were packed (gpu_before.mjs: the build being compared against), run
+# alternately AB_ROUNDS times on the AB_ONLY rows: run-to-run noise on this box is large, so an A/B is only
+# read within one run, round against round
 F='XDG_RUNTIME|onnxruntime:, session_state'
-run() { local name=$1 lim=$2; shift 2; (cd $W && timeout $lim ./node "$@" 2>&1 | grep --line-buffered -v -E "$F" > "$OUT/$name.txt"); echo "== $name (exit $?)"; tail -25 "$OUT/$name.txt"; }
-if [ -f $W/gpu_before.mjs ]; then run bench_before ${BEFORE_S:-150} gpu_before.mjs --model $MODEL --json "$OUT/bench_before.json" --only train,gen --gen-tokens 16 --reps 3; fi
+run() { local name=$1 lim=$2; shift 2; (cd $W && timeout $lim ./node "$@" 2>&1 | grep --line-buffered -v -E "$F" > "$OUT/$name.txt"); echo "== $name (exit $?)"; tail -${TAIL:-25} "$OUT/$name.txt"; }
+if [ -f $W/gpu_before.mjs ]; then
+  for r in $(seq 1 ${AB_ROUNDS:-1}); do
+    run bench_before_$r ${BEFORE_S:-150} gpu_before.mjs --model $MODEL --json "$OUT/bench_before_$r.json" --only ${AB_ONLY:-train,gen} --gen-tokens 16 --reps 3
+    [ "${AB_ROUNDS:-1}" -gt 1 ] && run bench_after_$r ${BEFORE_S:-150} gpu.mjs --model $MODEL --json "$OUT/bench_after_$r.json" --only ${AB_ONLY:-train,gen} --gen-tokens 16 --reps 3
+  done
+fi
 [ "${SKIP_BENCH:-0}" = 1 ] || run bench ${AFTER_S:-260} gpu.mjs --model $MODEL --json "$OUT/bench.json" --reps 5 "$@"
 if [ "${PROFILE:-1}" = 1 ] && [ -d $W/node_modules/onnxruntime-node ]; then
   [ -f $W/profile_before.mjs ] && run profile_before ${PROF_S:-60} profile_before.mjs --model $MODEL

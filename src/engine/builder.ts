@@ -1,8 +1,10 @@
 // The builder: the API graphs are written in. Each method emits one op of the table (ops/table.ts; ops/*.ts declare their
-// types and VJPs); composite helpers (rmsNorm, silu, ...) are plain compositions and differentiate for free.
+// types and VJPs); composite helpers (silu, ...) are plain compositions and differentiate for free, except where a
+// closed-form VJP saves kernels (rmsNorm, through withVjp).
 
 import { type DType, type FloatDType, typedArrayFor } from './dtype';
 import { Graph, type AttrValue, type Dim, type Shape, type TensorData, type Value } from './ir';
+import { CUSTOM_VJP_RULES, type CustomVjpRule } from './ops/custom_vjp';
 import { opDef, type OpName } from './ops/table';
 
 export type IntsLike = number[] | Value;
@@ -168,7 +170,17 @@ export class Builder {
   matmulTransB(a: Value, w: Value): Value {
     return this.one('Gemm', [a, w], { transB: 1 });
   }
+  /**
+   * A transpose of a transpose is one transpose of the original (and none when they cancel): attention and its VJP
+   * stack them, and each is a kernel. The inner one stays for its other users, or is dropped as dead.
+   */
   transpose(a: Value, perm: number[]): Value {
+    const inner = a.producer;
+    if (inner?.op === 'Transpose') {
+      const p1 = inner.attrs.perm as number[];
+      return this.transpose(inner.inputs[0]!, perm.map((i) => p1[i]!));
+    }
+    if (perm.every((p, i) => p === i)) return a;
     return this.one('Transpose', [a], { perm });
   }
   /** swap the last two axes */
@@ -228,6 +240,10 @@ export class Builder {
   }
   squeeze(a: Value, axes: number[]): Value {
     return this.one('Squeeze', [a, this.ints(axes)]);
+  }
+  /** parts of `sizes` along `axis` (one kernel for all of them, where slices take one each) */
+  split(a: Value, axis: number, sizes: number[]): Value[] {
+    return this.apply('Split', [a, this.ints(sizes)], { axis });
   }
   concat(xs: Value[], axis: number): Value {
     return this.one('Concat', xs, { axis });
@@ -291,15 +307,38 @@ export class Builder {
 
   // ---- composites (differentiated through their parts) ----
 
-  /** x · rsqrt(mean(x², last axis) + eps) · scale, computed in the builder's float type. */
+  /**
+   * `out` in the forward; to the autodiff, a value whose inputs are `wrt` with the gradients `rule(g)` (one per
+   * `wrt`, null for none), the parts between them and `out` not walked (ops/custom_vjp.ts).
+   */
+  withVjp(out: Value, wrt: Value[], rule: CustomVjpRule): Value {
+    const y = this.one('CustomVjp', [out, ...wrt]);
+    CUSTOM_VJP_RULES.set(y.producer!, rule);
+    return y;
+  }
+
+  /**
+   * x · r · scale with r = rsqrt(mean(x², last axis) + eps), in the builder's float type. Its VJP in closed form,
+   * with x̂ = x · r and gs = g · scale: ∂x = r · (gs − x̂ · mean(gs · x̂)), ∂scale = Σ g · x̂ — 6 kernels where the
+   * parts' VJPs take ~15.
+   */
   rmsNorm(x: Value, scale: Value | null, eps: number): Value {
     const ms = this.reduceMean(this.mul(x, x), [-1], true);
-    const inv = this.reciprocal(this.sqrt(this.addScalar(ms, eps)));
-    const y = this.mul(x, inv);
-    return scale ? this.mul(y, scale) : y;
+    const r = this.reciprocal(this.sqrt(this.addScalar(ms, eps)));
+    const xhat = this.mul(x, r);
+    const y = scale ? this.mul(xhat, scale) : xhat;
+    return this.withVjp(y, scale ? [x, scale] : [x], (g) => {
+      const gs = scale ? this.mul(g, scale) : g;
+      const m = this.reduceMean(this.mul(gs, xhat), [-1], true);
+      const gx = this.mul(this.sub(gs, this.mul(xhat, m)), r);
+      return scale ? [gx, this.sumToShape(this.mul(g, xhat), scale)] : [gx];
+    });
   }
+  /** x · σ(x); VJP in closed form, g · (σ + s · (1 − σ)) with s the output: 4 kernels where the parts take 6. */
   silu(x: Value): Value {
-    return this.mul(x, this.sigmoid(x));
+    const sig = this.sigmoid(x);
+    const s = this.mul(x, sig);
+    return this.withVjp(s, [x], (g) => [this.mul(g, this.add(sig, this.mul(s, this.sub(this.scalar(1, x.dtype), sig))))]);
   }
   /** GELU, tanh approximation (gelu_pytorch_tanh). */
   geluTanh(x: Value): Value {

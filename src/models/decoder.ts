@@ -139,14 +139,15 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
   };
   const masks = new Map<string, Value>();
 
-  const lin = (key: string, h: Value): Value => {
-    let y = model.linear(b, key, h);
-    const lora = opts.lora?.get(key);
-    if (lora) y = b.add(y, b.mulScalar(b.matmul(b.matmul(h, lora.A), lora.B), lora.scale));
-    return y;
+  /** x·Wᵀ + bias + LoRA of each named linear of this block, reading the same h (stacked ones in one matmul) */
+  const proj = (p: string, names: string[], h: Value): Value[] => {
+    const keys = names.map((n) => `${p}.${n}`);
+    return model.project(b, keys, h).map((y, j) => {
+      const lora = opts.lora?.get(keys[j]!);
+      return lora ? b.add(y, b.mulScalar(b.matmul(b.matmul(h, lora.A), lora.B), lora.scale)) : y;
+    });
   };
   const norm = (key: string, h: Value) => b.rmsNorm(h, model.vec(b, key), cfg.rmsNormEps);
-  const bias = (key: string, y: Value) => (model.hasVec(key) ? b.add(y, model.vec(b, key)) : y);
 
   for (let i = first; i < cfg.numLayers; i++) {
     if (opts.hidden) out.hidden[i] = x;
@@ -155,9 +156,10 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
 
     // --- self-attention ---
     const h = norm(`${p}.inputNorm`, x);
-    let q = b.reshape(bias(`${p}.qBias`, lin(`${p}.q`, h)), [0, 0, KVH, rep, hd]);
-    let k = b.reshape(bias(`${p}.kBias`, lin(`${p}.k`, h)), [0, 0, KVH, 1, hd]);
-    let v = b.reshape(bias(`${p}.vBias`, lin(`${p}.v`, h)), [0, 0, KVH, 1, hd]);
+    const [qf, kf, vf] = proj(p, ['q', 'k', 'v'], h);
+    let q = b.reshape(qf!, [0, 0, KVH, rep, hd]);
+    let k = b.reshape(kf!, [0, 0, KVH, 1, hd]);
+    let v = b.reshape(vf!, [0, 0, KVH, 1, hd]);
     if (cfg.qkNorm) {
       q = norm(`${p}.qNorm`, q);
       k = norm(`${p}.kNorm`, k);
@@ -187,15 +189,15 @@ export function buildDecoder(b: Builder, model: LoadedModel, inp: DecoderInputs,
     const probs = b.softmax(scores, -1);
     let attn = b.matmul(probs, v); // [B, KVH, rep, T, hd]
     attn = b.reshape(b.transpose(attn, [0, 3, 1, 2, 4]), [0, 0, H * hd]);
-    attn = bias(`${p}.oBias`, lin(`${p}.o`, attn));
+    attn = proj(p, ['o'], attn)[0]!;
     if (cfg.sandwichNorms) attn = norm(`${p}.postAttnNorm`, attn);
     x = b.add(x, attn);
 
     // --- MLP ---
     const m = norm(cfg.sandwichNorms ? `${p}.preFfnNorm` : `${p}.postAttnNorm`, x);
-    const gate = lin(`${p}.gate`, m);
-    const act = cfg.activation === 'silu' ? b.silu(gate) : b.geluTanh(gate);
-    let mlp = lin(`${p}.down`, b.mul(act, lin(`${p}.up`, m)));
+    const [gate, up] = proj(p, ['gate', 'up'], m);
+    const act = cfg.activation === 'silu' ? b.silu(gate!) : b.geluTanh(gate!);
+    let mlp = proj(p, ['down'], b.mul(act, up!))[0]!;
     mlp = hookDownProj(b, i, mlp, opts.steer);
     if (cfg.sandwichNorms) mlp = norm(`${p}.postFfnNorm`, mlp);
     x = b.add(x, mlp);

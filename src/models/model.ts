@@ -8,7 +8,7 @@ import type { Builder } from '../engine/builder';
 import type { Value } from '../engine/ir';
 import type { ModelConfig } from './config';
 import { ropeTables } from './rope';
-import type { DenseTensor, EmbeddingWeight, LinearWeight, ModelWeights } from './weights';
+import { dense, type DenseTensor, type EmbeddingWeight, type LinearWeight, type ModelWeights, type Q4Linear } from './weights';
 
 /** How a linear layer is fed to graphs: a dense [in, out] matrix, or MatMulNBits parts. */
 export type LinearRef =
@@ -24,12 +24,30 @@ export const ROPE_TABLE_MAX = 8192;
 
 const LINEARS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LinearName = (typeof LINEARS)[number];
+
+/**
+ * Linears that read the same input, stored as one matrix with their outputs side by side (`layers.3.qkv`): the
+ * forward is one MatMulNBits and a Split instead of three matmuls and three bias adds, and the VJP one dequantise and
+ * one MatMul instead of one per member and the sums (each a kernel; on a GPU the kernel count is the step's cost).
+ * Every row of a 4-bit weight is quantised on its own, so the stacked matrix is exactly the members' bytes.
+ */
+const GROUPS: Record<string, readonly LinearName[]> = { qkv: ['q', 'k', 'v'], gateUp: ['gate', 'up'] };
+
+/** Where a member of a group lives: the group's key and its columns there. */
+export interface GroupSlot {
+  group: string;
+  offset: number;
+}
 const NORMS = ['inputNorm', 'postAttnNorm', 'preFfnNorm', 'postFfnNorm', 'qNorm', 'kNorm'] as const;
 export type NormName = (typeof NORMS)[number];
 const BIASES = ['qBias', 'kBias', 'vBias', 'oBias'] as const;
 
 export class LoadedModel {
+  /** every linear layer by its own key (layers.3.q): shapes for LoRA and the graphs, whether stored alone or in a group */
   readonly linears = new Map<string, LinearRef>();
+  /** stacked groups (layers.3.qkv) and, for their members, where each one's outputs are */
+  readonly groups = new Map<string, { ref: LinearRef; members: string[]; sizes: number[] }>();
+  readonly slots = new Map<string, GroupSlot>();
   readonly vectors = new Set<string>();
   embed!: EmbedRef;
   /** the LM head; absent = tied to a dense embedding (Gemm with transB) */
@@ -48,7 +66,17 @@ export class LoadedModel {
     const m = new LoadedModel(config, new WeightStore(backend), format);
     m.embed = m.registerEmbedding(weights.embed);
     weights.layers.forEach((lw, i) => {
-      for (const name of LINEARS) m.linears.set(`layers.${i}.${name}`, m.registerLinear(`layers.${i}.${name}`, lw[name]));
+      const grouped = new Set<LinearName>();
+      for (const [gname, names] of Object.entries(GROUPS)) {
+        const stacked = stackLinears(names.map((n) => lw[n]));
+        if (!stacked) continue;
+        m.registerGroup(`layers.${i}`, gname, names, stacked, names.map((n) => lw[n]));
+        names.forEach((n) => grouped.add(n));
+        // the members' biases stacked the same way, when every member has one (Qwen2's q, k, v)
+        const biases = names.map((n) => lw[`${n}Bias` as (typeof BIASES)[number]]);
+        if (biases.every((t) => t)) m.registerVector(`layers.${i}.${gname}Bias`, dense([biases.reduce((a, t) => a + t!.data.length, 0)], concatF32(biases.map((t) => t!.data))));
+      }
+      for (const name of LINEARS) if (!grouped.has(name)) m.linears.set(`layers.${i}.${name}`, m.registerLinear(`layers.${i}.${name}`, lw[name]));
       for (const name of [...NORMS, ...BIASES]) {
         const t = lw[name];
         if (t) m.registerVector(`layers.${i}.${name}`, t);
@@ -88,6 +116,21 @@ export class LoadedModel {
     return { kind: 'q4', key, K: w.K, N: w.N, blockSize: w.blockSize, hasZeroPoints: !!w.zeroPoints };
   }
 
+  /** The group stored once under `${prefix}.${name}`; its members keep their own shapes for LoRA and the graphs. */
+  private registerGroup(prefix: string, name: string, members: readonly LinearName[], stacked: LinearWeight, parts: LinearWeight[]): void {
+    const key = `${prefix}.${name}`;
+    const sizes = parts.map(outFeatures);
+    this.groups.set(key, { ref: this.registerLinear(key, stacked), members: members.map((n) => `${prefix}.${n}`), sizes });
+    let offset = 0;
+    members.forEach((n, j) => {
+      const k = `${prefix}.${n}`;
+      const ref = this.groups.get(key)!.ref;
+      this.linears.set(k, { ...ref, key: k, N: sizes[j]! } as LinearRef);
+      this.slots.set(k, { group: key, offset });
+      offset += sizes[j]!;
+    });
+  }
+
   private registerEmbedding(e: EmbeddingWeight): EmbedRef {
     if (e.kind === 'dense') {
       const [vocab, dim] = e.shape as [number, number];
@@ -120,9 +163,36 @@ export class LoadedModel {
     return this.vectors.has(key);
   }
 
-  /** y = x·Wᵀ for linear `key` (layers.3.q, lmHead, ...), whatever its storage. */
+  /**
+   * x·Wᵀ (+ bias, where the model has `${key}Bias`) for linears that read the same x, in the order of `keys`: one
+   * matmul, one bias add and a Split when `keys` are exactly a stored group (layers.3.q, .k, .v), else one each.
+   */
+  project(b: Builder, keys: string[], x: Value): Value[] {
+    const slot = this.slots.get(keys[0]!);
+    const group = slot && this.groups.get(slot.group);
+    if (group && group.members.length === keys.length && group.members.every((k, j) => keys[j] === k)) {
+      let y = this.linear(b, slot.group, x);
+      const fusedBias = `${slot.group}Bias`;
+      if (this.hasVec(fusedBias)) y = b.add(y, this.vec(b, fusedBias));
+      const parts = b.split(y, -1, group.sizes);
+      return this.hasVec(fusedBias) ? parts : parts.map((p, j) => this.withBias(b, keys[j]!, p));
+    }
+    return keys.map((k) => this.withBias(b, k, this.linear(b, k, x)));
+  }
+
+  private withBias(b: Builder, key: string, y: Value): Value {
+    return this.hasVec(`${key}Bias`) ? b.add(y, this.vec(b, `${key}Bias`)) : y;
+  }
+
+  /** y = x·Wᵀ for linear `key` (layers.3.q, layers.3.qkv, lmHead, ...), whatever its storage. */
   linear(b: Builder, key: string, x: Value): Value {
-    const ref = key === 'lmHead' ? this.lmHead : this.linears.get(key);
+    const slot = this.slots.get(key);
+    if (slot) {
+      // a member alone: its columns of the group's product (graphs that use the whole group call project)
+      const N = this.linears.get(key)!.N;
+      return b.slice(this.linear(b, slot.group, x), [slot.offset], [slot.offset + N], [-1]);
+    }
+    const ref = key === 'lmHead' ? this.lmHead : (this.linears.get(key) ?? this.groups.get(key)?.ref);
     if (!ref) throw new Error(`model has no linear layer ${key}`);
     if (ref.kind === 'dense') return b.matmul(x, b.g.weight(ref.key, 'float32', [ref.K, ref.N]));
     const nb = Math.ceil(ref.K / ref.blockSize);
@@ -154,6 +224,56 @@ export class LoadedModel {
   get weightBytes(): number {
     return this.store.bytes;
   }
+}
+
+function outFeatures(w: LinearWeight): number {
+  return w.kind === 'dense' ? w.shape[0]! : w.N;
+}
+
+function concatF32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function concatU8(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * The members' weights as one [ΣN, K] matrix (rows are output features, so stacking is concatenation), or null
+ * when they are not stored alike (dense and 4-bit mixed, other K, block size or zero-point layout).
+ */
+function stackLinears(ws: LinearWeight[]): LinearWeight | null {
+  const [w0] = ws;
+  if (!w0) return null;
+  if (w0.kind === 'dense') {
+    if (!ws.every((w) => w.kind === 'dense' && w.shape.length === 2 && w.shape[1] === w0.shape[1])) return null;
+    const parts = ws as DenseTensor[];
+    return dense([parts.reduce((a, w) => a + w.shape[0]!, 0), w0.shape[1]!], concatF32(parts.map((w) => w.data)));
+  }
+  const qs = ws as Q4Linear[];
+  if (!qs.every((w) => w.kind === 'q4' && w.K === w0.K && w.blockSize === w0.blockSize && !!w.zeroPoints === !!w0.zeroPoints)) return null;
+  return {
+    kind: 'q4',
+    N: qs.reduce((a, w) => a + w.N, 0),
+    K: w0.K,
+    blockSize: w0.blockSize,
+    bits: 4,
+    packed: concatU8(qs.map((w) => w.packed)),
+    scales: concatF32(qs.map((w) => scalesF32(w.scales))),
+    ...(w0.zeroPoints ? { zeroPoints: concatU8(qs.map((w) => w.zeroPoints!)) } : {}),
+  };
 }
 
 function scalesF32(s: Float32Array | { f16: Uint16Array }): Float32Array {

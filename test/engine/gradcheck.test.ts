@@ -299,6 +299,39 @@ const cases: GradCase[] = [
     build: (b, [x, like]) => b.add(b.expand(x!, b.shapeOf(like!), like!.shape), like!),
   },
 
+  {
+    name: 'Split [B,7] into 2 + 4 + 1 along the last axis (all parts reach the loss)',
+    op: 'Split',
+    inputs: [{ name: 'x', shape: [2, 7], decl: ['B', 7] }],
+    build: (b, [x]) => {
+      const [p, q, r] = b.split(x!, -1, [2, 4, 1]);
+      return b.concat([b.mul(p!, p!), b.mulScalar(q!, 3), b.exp(r!)], -1);
+    },
+  },
+  {
+    name: 'Split [3,5] along axis 0, the middle part unused (its gradient is zero)',
+    op: 'Split',
+    inputs: [{ name: 'x', shape: [3, 5] }],
+    build: (b, [x]) => {
+      const [p, , r] = b.split(x!, 0, [1, 1, 1]);
+      return b.mul(p!, r!);
+    },
+  },
+
+  // ---- a composite with a hand-written VJP: the RMS norm's closed form (Builder.rmsNorm) ----
+  {
+    name: "CustomVjp: rmsNorm's closed-form VJP, x [B,6] and scale [6]",
+    op: 'CustomVjp',
+    inputs: [{ name: 'x', shape: [3, 6], decl: ['B', 6] }, { name: 'scale', shape: [6] }],
+    build: (b, [x, s]) => b.rmsNorm(x!, s!, 1e-5),
+  },
+  {
+    name: "CustomVjp: rmsNorm's closed-form VJP without scale, [2,3,4] (eps 0.05)",
+    op: 'CustomVjp',
+    inputs: [{ name: 'x', shape: [2, 3, 4] }],
+    build: (b, [x]) => b.rmsNorm(x!, null, 0.05),
+  },
+
   // ---- 4-bit weights, float32 ----
   nbitsCase('MatMulNBits d/dA, zero point 8 (absent)', qSym),
   nbitsCase('MatMulNBits d/dA, packed zero points', qZp),
@@ -333,6 +366,27 @@ describe('gradient check: every op with a VJP', () => {
     const out = await compileAndRun(g, { x: { dtype: 'float64', shape: [3], data: Float64Array.from(xs) } });
     expect(asNumbers(out.y!)[0]).toBeCloseTo(xs.reduce((a, v) => a + v * v, 0), 12);
     expect(asNumbers(out.dx!)).toEqual(xs);
+  });
+
+  it('CustomVjp: the autodiff takes the rule and does not walk the parts; the ONNX node is Identity(y)', async () => {
+    // the rule is deliberately not the parts' derivative (2x): the gradient must be the rule's 3·g
+    const g = new Graph('custom');
+    const b = new Builder(g, 'float64');
+    const x = g.input('x', 'float64', [3]);
+    const y = b.withVjp(b.mul(x, x), [x], (gy) => [b.mulScalar(gy, 3)]);
+    const loss = b.reduceSum(y, [0], false);
+    g.output(loss, 'y');
+    const { grad } = await import('../../src/engine/autodiff');
+    g.output(grad(b, loss, [x])[0]!, 'dx');
+    const { serialize } = await import('../../src/engine/onnx/serialize');
+    const { decodeModel } = await import('../../src/engine/onnx/proto');
+    const nodes = decodeModel(serialize(g).bytes).graph!.node!;
+    const id = nodes.find((n) => n.op_type === 'Identity')!;
+    expect(id.input).toHaveLength(1);
+    const xs = [0.5, -1.25, 2];
+    const out = await compileAndRun(g, { x: { dtype: 'float64', shape: [3], data: Float64Array.from(xs) } });
+    expect(asNumbers(out.y!)[0]).toBeCloseTo(xs.reduce((a, v) => a + v * v, 0), 12);
+    expect(asNumbers(out.dx!)).toEqual([3, 3, 3]);
   });
 
   for (const c of cases) {

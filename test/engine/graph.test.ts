@@ -117,6 +117,28 @@ describe('shape inference', () => {
   });
 });
 
+describe('builder rewrites', () => {
+  it('a transpose of a transpose is one transpose with the composed permutation, and none when they cancel', async () => {
+    const g = new Graph();
+    const b = new Builder(g, 'float64');
+    const x = g.input('x', 'float64', [2, 3, 4]);
+    const once = b.transpose(x, [1, 2, 0]);
+    const twice = b.transpose(once, [2, 0, 1]); // undoes it
+    expect(twice).toBe(x);
+    const y = b.transpose(b.transpose(x, [0, 2, 1]), [2, 0, 1]);
+    expect(y.shape).toEqual([3, 2, 4]);
+    expect(y.producer!.inputs[0]).toBe(x);
+    g.output(y, 'y');
+    expect(decodeModel(serialize(g).bytes).graph!.node!.map((n) => n.op_type)).toEqual(['Transpose']);
+    const data = Float64Array.from({ length: 24 }, (_v, i) => i);
+    const out = asNumbers((await compileAndRun(g, { x: { dtype: 'float64', shape: [2, 3, 4], data } })).y!);
+    // transposing [0,2,1] then [2,0,1] reads x's axes in the order (1, 0, 2): y[i][j][k] = x[j][i][k]
+    const want: number[] = [];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) for (let k = 0; k < 4; k++) want.push(data[j * 12 + i * 4 + k]!);
+    expect(out).toEqual(want);
+  });
+});
+
 describe('serialize', () => {
   /** a private, aligned copy of decoded bytes (protobufjs hands out views into the whole message in Node) */
   function own(bytes: Uint8Array): ArrayBuffer {

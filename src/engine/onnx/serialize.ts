@@ -71,6 +71,12 @@ function valueInfo(v: Value): OnnxValueInfo {
   };
 }
 
+/** The inputs a node's ONNX form takes (a CustomVjp node carries more for the autodiff). */
+function onnxInputs(n: Node): (Value | null)[] {
+  const k = nodeOpDef(n.op).onnxInputs;
+  return k === undefined ? n.inputs : n.inputs.slice(0, k);
+}
+
 /** Nodes needed for `outputs`, in topological (creation) order. */
 export function liveNodes(g: Graph, outputs: Value[]): Node[] {
   const need = new Set<Value>(outputs);
@@ -79,7 +85,7 @@ export function liveNodes(g: Graph, outputs: Value[]): Node[] {
     const n = g.nodes[i]!;
     if (n.outputs.some((o) => need.has(o))) {
       keep.push(n);
-      for (const x of n.inputs) if (x) need.add(x);
+      for (const x of onnxInputs(n)) if (x) need.add(x);
     }
   }
   return keep.reverse();
@@ -90,7 +96,7 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
   if (!outputs.length) throw new Error('graph has no outputs to serialise');
   const nodes = liveNodes(g, outputs);
   const used = new Set<Value>(outputs);
-  for (const n of nodes) for (const x of n.inputs) if (x) used.add(x);
+  for (const n of nodes) for (const x of onnxInputs(n)) if (x) used.add(x);
 
   const inputs = g.inputs.filter((i) => used.has(i.value)).map((i) => i.value);
   const inits: OnnxTensor[] = [];
@@ -102,7 +108,7 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
       name: n.name,
       op_type: nodeOpDef(n.op).onnxType ?? n.op,
       domain: n.domain || undefined,
-      input: n.inputs.map((x) => (x ? x.name : '')),
+      input: onnxInputs(n).map((x) => (x ? x.name : '')),
       output: n.outputs.map((o) => o.name),
       attribute: Object.entries(n.attrs)
         .filter(([k]) => !k.startsWith('__'))

@@ -21,6 +21,8 @@ export interface OpDef {
   domain?: string;
   /** the ONNX op_type it is written as, when it differs from its name in the table (StopGradient is an Identity) */
   onnxType?: string;
+  /** how many of its inputs the ONNX node takes, when the IR node carries more (CustomVjp's differentiated inputs) */
+  onnxInputs?: number;
   /** the ONNX type of every attribute the op may carry; an undeclared attribute is an error when serialising */
   attrs?: Record<string, AttrType>;
   /** output types from input types and attributes */

@@ -63,3 +63,4 @@ export const SELECT_OPS = {
     vjp: () => [null],
   },
 } satisfies Record<string, OpDef>;
+

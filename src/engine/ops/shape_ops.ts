@@ -121,6 +121,27 @@ export const SHAPE_OPS = {
     },
   },
 
+  Split: {
+    // into parts of the constant sizes `split` along `axis`; the VJP concatenates the parts' gradients (zeros for
+    // a part the loss does not reach)
+    attrs: { axis: 'int' },
+    infer: (b, ins, attrs) => {
+      const x = ins[0]!;
+      const axis = normAxis(attrs.axis as number, x.rank);
+      const sizes = constOrNull(b, ins[1]);
+      if (!sizes) throw new Error('Split: sizes must be constant');
+      const d = x.shape[axis];
+      const total = sizes.reduce((p, q) => p + q, 0);
+      if (typeof d === 'number' && d !== total) throw new Error(`Split: sizes [${sizes}] add up to ${total}, but axis ${axis} of ${x.name} is ${d}`);
+      return sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((s, i) => (i === axis ? n : s)) }));
+    },
+    nondiff: [1],
+    vjp: (b, n, gouts) => {
+      const axis = normAxis(n.attrs.axis as number, n.inputs[0]!.rank);
+      return [b.concat(n.outputs.map((o, i) => gouts[i] ?? b.zerosLike(o)), axis), null];
+    },
+  },
+
   Slice: {
     infer: (b, ins, attrs) => {
       const x = ins[0]!;

@@ -9,6 +9,7 @@
 
 import { ELEMENTWISE_OPS } from './elementwise';
 import { LINALG_OPS } from './linalg';
+import { CUSTOM_VJP_OPS } from './custom_vjp';
 import { FUSED_OPS } from './fused';
 import { QUANT_OPS } from './quant';
 import { REDUCE_OPS } from './reduce';
@@ -22,8 +23,8 @@ export type DiffOpName =
   | 'Cos' | 'Sin' | 'Identity' | 'Where' | 'Cast'
   | 'MatMul' | 'Transpose' | 'Gemm'
   | 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'Softmax' | 'LogSoftmax'
-  | 'Reshape' | 'Unsqueeze' | 'Squeeze' | 'Concat' | 'Slice' | 'Gather' | 'GatherElements' | 'Expand'
-  | 'MatMulNBits' | 'ReduceLogSumExp' | 'StopGradient' | 'RotaryEmbedding';
+  | 'Reshape' | 'Unsqueeze' | 'Squeeze' | 'Concat' | 'Split' | 'Slice' | 'Gather' | 'GatherElements' | 'Expand'
+  | 'MatMulNBits' | 'ReduceLogSumExp' | 'StopGradient' | 'CustomVjp' | 'RotaryEmbedding';
 
 /** Ops gradients never flow through (comparisons, masks, shape arithmetic, integer and inference-only ops). */
 export type NonDiffOpName =
@@ -44,6 +45,7 @@ export const OPS = {
   ...QUANT_OPS,
   ...SELECT_OPS,
   ...FUSED_OPS,
+  ...CUSTOM_VJP_OPS,
 } satisfies OpTable;
 
 // spreads escape excess-property checks: a declaration the unions do not name fails here instead
