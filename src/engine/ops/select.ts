@@ -63,4 +63,3 @@ export const SELECT_OPS = {
     vjp: () => [null],
   },
 } satisfies Record<string, OpDef>;
-

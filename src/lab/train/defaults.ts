@@ -30,8 +30,8 @@ export const WORKSHOP = {
   sweeps: { efficiencyRows: 32, stabilityEps: [0.05, 0.2, 0.4, 0.7, 1.0], stabilitySeeds: 3, finewebDocs: 20, finewebMaxTokens: 256 },
 } as const;
 
-/** Measured on one H200 through onnxruntime-web's WebGPU build (bench:gpu, 2026-12-02, the RotaryEmbedding build): one train step, 4 × 128 tokens. */
-export const MEASURED_STEP_MS_4x128 = 196;
+/** Measured on one H200 through onnxruntime-web's WebGPU build (bench:gpu, 2026-12-03, bench/results/h200-2026-12-03-bench.txt): one train step, 4 × 128 tokens. */
+export const MEASURED_STEP_MS_4x128 = 163;
 /** how much slower a laptop-class GPU is assumed to be than that H200 for these kernels (see README) */
 export const LAPTOP_FACTOR = 4;
 
