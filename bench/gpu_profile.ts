@@ -1,7 +1,7 @@
 // Kernel profile of our train step and of plain onnxruntime's forward on the same q4 weights, through
 // onnxruntime-node's WebGPU EP (the same C++ WebGPU kernels onnxruntime-web runs; ORT's profiler writes its trace
 // to disk there, which the wasm build cannot). Prints the top ops by time for each graph.
-//   node profile.mjs --model DIR [--layer 12] [--batch 4] [--seq 128]
+//   node profile.mjs --model DIR [--layer 12] [--batch 4] [--seq 128] [--more kl,decode]
 
 import { readFile, readdir, unlink } from 'node:fs/promises';
 import type { Ort } from '../src/engine/runtime/backend';
@@ -12,6 +12,7 @@ import { weightsFromOnnx } from '../src/models/onnx_weights';
 import { LoadedModel } from '../src/models/model';
 import { buildSteerGraph } from '../src/models/steer_graph';
 import { labelRows } from '../src/models/losses';
+import { buildStepGraph, TOP_K } from '../src/lab/generate';
 import path from 'node:path';
 import { arg } from './cli';
 
@@ -20,6 +21,10 @@ const B = Number(arg('batch', '4'));
 const T = Number(arg('seq', '128'));
 const L = Number(arg('layer', '12'));
 const RUNS = Number(arg('runs', '3'));
+// after the train step, CE forward and plain ORT's forward: `--more kl,decode` profiles a FineWeb-KL point's batch
+// and a batch-8 decode step too
+const MORE = arg('more', '').split(',');
+const want = (k: string) => MORE.includes(k);
 
 interface Ev { cat: string; name: string; dur: number; args?: { op_name?: string; provider?: string } }
 
@@ -85,10 +90,11 @@ async function main() {
     ce_index: new ort.Tensor('int64', lr.index, [lr.index.length]),
     ce_target: new ort.Tensor('int64', lr.target, [lr.target.length]),
   };
-  for (const i of g.graph.inputs) if (i.kind === 'weight' && s.inputs.includes(i.value)) {
-    const e = model.store.entry(i.key!);
-    feeds[i.value.name] = new ort.Tensor(e.dtype as 'float32', e.data as Float32Array, e.dims);
-  }
+  const weightFeed = (key: string) => {
+    const e = model.store.entry(key);
+    return new ort.Tensor(e.dtype as 'float32', e.data as Float32Array, e.dims);
+  };
+  for (const i of g.graph.inputs) if (i.kind === 'weight' && s.inputs.includes(i.value)) feeds[i.value.name] = weightFeed(i.key!);
   await profileOf(ort, s.bytes, feeds, `ours: train step ${B}×${T}, layer ${L}`);
   const gf = buildSteerGraph(model, { layer: L, ce: true, grads: [] });
   const sf = serialize(gf.graph, {});
@@ -96,13 +102,53 @@ async function main() {
   for (const i of gf.graph.inputs) if (sf.inputs.includes(i.value)) ff[i.value.name] = feeds[i.value.name];
   await profileOf(ort, sf.bytes, ff, `ours: CE forward ${B}×${T}, layer ${L}`);
   const hub = new Uint8Array(await readFile(path.join(DIR, 'hub', 'onnx', 'model_q4.onnx')));
-  const pf: Record<string, unknown> = {
-    input_ids: new ort.Tensor('int64', ids, [B, T]),
-    attention_mask: new ort.Tensor('int64', new BigInt64Array(B * T).fill(1n), [B, T]),
-    position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: B * T }, (_, i) => BigInt(i % T)), [B, T]),
+  const plainFeeds = (Bp: number, Tp: number) => {
+    const pf: Record<string, unknown> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from({ length: Bp * Tp }, (_, i) => BigInt((i * 7919) % V)), [Bp, Tp]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(Bp * Tp).fill(1n), [Bp, Tp]),
+      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: Bp * Tp }, (_, i) => BigInt(i % Tp)), [Bp, Tp]),
+    };
+    for (let i = 0; i < cfg.numLayers; i++) for (const kv of ['key', 'value']) pf[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [Bp, cfg.numKvHeads, 0, cfg.headDim]);
+    return pf;
   };
-  for (let i = 0; i < cfg.numLayers; i++) for (const kv of ['key', 'value']) pf[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [B, cfg.numKvHeads, 0, cfg.headDim]);
-  await profileOf(ort, hub, pf, `plain ORT: with-past q4 export, ${B}×${T}, full logits`);
+  await profileOf(ort, hub, plainFeeds(B, T), `plain ORT: with-past q4 export, ${B}×${T}, full logits`);
+  if (!want('kl') && !want('decode')) return;
+
+  // a FineWeb-KL point's batch (KlEvaluator: 4 documents × 512 tokens, from the cached layer-L activations and the
+  // cached unsteered final states), beside plain ORT's forward of the same rows
+  const [KB, KT] = [4, 512];
+  const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.5);
+  if (want('kl')) {
+    const gk = buildSteerGraph(model, { layer: L, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: 'float32', klRows: KB * KT });
+    const sk = serialize(gk.graph, {});
+    const kf: Record<string, unknown> = {
+      v: feeds.v, alpha: feeds.alpha,
+      hidden: new ort.Tensor('float32', wave(KB * KT * d, 0.37), [KB, KT, d]),
+      chat_final: new ort.Tensor('float32', wave(KB * KT * d, 0.41), [KB, KT, d]),
+      mask: new ort.Tensor('int64', new BigInt64Array(KB * KT).fill(1n), [KB, KT]),
+      kl_index: new ort.Tensor('int64', BigInt64Array.from({ length: KB * KT }, (_, i) => BigInt(i)), [KB * KT]),
+    };
+    for (const i of gk.graph.inputs) if (i.kind === 'weight' && sk.inputs.includes(i.value)) kf[i.value.name] = weightFeed(i.key!);
+    const kfeeds = Object.fromEntries(sk.inputs.map((v) => [v.name, kf[v.name]]));
+    await profileOf(ort, sk.bytes, kfeeds, `ours: FineWeb-KL point batch ${KB}×${KT} from cached layer-${L} activations`);
+    await profileOf(ort, hub, plainFeeds(KB, KT), `plain ORT: with-past q4 export, ${KB}×${KT}, full logits`);
+  }
+
+  // one decode step of batch 8 with 32 tokens of KV cache (the generator's graph: logits stay, top-64 + lse return)
+  if (want('decode')) {
+    const [DB, P] = [8, 32];
+    const gd = buildStepGraph(model, L, true, TOP_K);
+    const sd = serialize(gd, {});
+    const df: Record<string, unknown> = {
+      v: feeds.v, alpha: new ort.Tensor('float32', new Float32Array([1]), []), inv_temp: new ort.Tensor('float32', new Float32Array([1]), []),
+      ids: new ort.Tensor('int64', BigInt64Array.from({ length: DB }, (_, i) => BigInt(i + 1)), [DB, 1]),
+      mask: new ort.Tensor('int64', new BigInt64Array(DB * (P + 1)).fill(1n), [DB, P + 1]),
+    };
+    for (let i = 0; i < cfg.numLayers; i++) for (const kv of ['k', 'v']) df[`past_${kv}_${i}`] = new ort.Tensor('float32', wave(DB * cfg.numKvHeads * P * cfg.headDim, 0.1 + i * 0.01), [DB, cfg.numKvHeads, P, cfg.headDim]);
+    for (const i of gd.inputs) if (i.kind === 'weight' && sd.inputs.includes(i.value)) df[i.value.name] = weightFeed(i.key!);
+    const dfeeds = Object.fromEntries(sd.inputs.map((v) => [v.name, df[v.name]]));
+    await profileOf(ort, sd.bytes, dfeeds, `ours: decode step, batch ${DB}, ${P} cached tokens`);
+  }
 }
 
 main().catch((e) => {

@@ -47,5 +47,5 @@ fi
 [ "${SKIP_BENCH:-0}" = 1 ] || run bench ${AFTER_S:-260} gpu.mjs --model $MODEL --json "$OUT/bench.json" --reps 5 "$@"
 if [ "${PROFILE:-1}" = 1 ] && [ -d $W/node_modules/onnxruntime-node ]; then
   [ -f $W/profile_before.mjs ] && run profile_before ${PROF_S:-60} profile_before.mjs --model $MODEL
-  [ -f $W/profile.mjs ] && run profile ${PROF_S:-60} profile.mjs --model $MODEL
+  [ -f $W/profile.mjs ] && run profile ${PROF_S:-60} profile.mjs --model $MODEL ${PROFILE_ARGS:-}
 fi

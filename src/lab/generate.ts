@@ -35,7 +35,7 @@ export interface SampleOptions {
 export const TOP_K = 64;
 
 /** `lora`: a LoRA adapter whose factors are inputs lora.<key>.A [r, in] / .B [out, r] (adapter_graph.ts layout) */
-function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, hook?: HookPoint, lora?: LoraSpec): Graph {
+export function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, hook?: HookPoint, lora?: LoraSpec): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
   const b = new Builder(g);
