@@ -74,7 +74,10 @@ export class LoadedModel {
         names.forEach((n) => grouped.add(n));
         // the members' biases stacked the same way, when every member has one (Qwen2's q, k, v)
         const biases = names.map((n) => lw[`${n}Bias` as (typeof BIASES)[number]]);
-        if (biases.every((t) => t)) m.registerVector(`layers.${i}.${gname}Bias`, dense([biases.reduce((a, t) => a + t!.data.length, 0)], concatF32(biases.map((t) => t!.data))));
+        if (biases.every((t) => t)) {
+          const data = concatParts(biases.map((t) => t!.data), f32);
+          m.registerVector(`layers.${i}.${gname}Bias`, dense([data.length], data));
+        }
       }
       for (const name of LINEARS) if (!grouped.has(name)) m.linears.set(`layers.${i}.${name}`, m.registerLinear(`layers.${i}.${name}`, lw[name]));
       for (const name of [...NORMS, ...BIASES]) {
@@ -230,8 +233,9 @@ function outFeatures(w: LinearWeight): number {
   return w.kind === 'dense' ? w.shape[0]! : w.N;
 }
 
-function concatF32(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+/** The parts end to end in one new array (stacked weights and biases). */
+function concatParts<T extends Float32Array | Uint8Array>(parts: T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
   for (const p of parts) {
     out.set(p, o);
@@ -240,15 +244,8 @@ function concatF32(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-function concatU8(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const f32 = (n: number) => new Float32Array(n);
+const u8 = (n: number) => new Uint8Array(n);
 
 /**
  * The members' weights as one [ΣN, K] matrix (rows are output features, so stacking is concatenation), or null
@@ -260,7 +257,7 @@ function stackLinears(ws: LinearWeight[]): LinearWeight | null {
   if (w0.kind === 'dense') {
     if (!ws.every((w) => w.kind === 'dense' && w.shape.length === 2 && w.shape[1] === w0.shape[1])) return null;
     const parts = ws as DenseTensor[];
-    return dense([parts.reduce((a, w) => a + w.shape[0]!, 0), w0.shape[1]!], concatF32(parts.map((w) => w.data)));
+    return dense([parts.reduce((a, w) => a + w.shape[0]!, 0), w0.shape[1]!], concatParts(parts.map((w) => w.data), f32));
   }
   const qs = ws as Q4Linear[];
   if (!qs.every((w) => w.kind === 'q4' && w.K === w0.K && w.blockSize === w0.blockSize && !!w.zeroPoints === !!w0.zeroPoints)) return null;
@@ -270,9 +267,9 @@ function stackLinears(ws: LinearWeight[]): LinearWeight | null {
     K: w0.K,
     blockSize: w0.blockSize,
     bits: 4,
-    packed: concatU8(qs.map((w) => w.packed)),
-    scales: concatF32(qs.map((w) => scalesF32(w.scales))),
-    ...(w0.zeroPoints ? { zeroPoints: concatU8(qs.map((w) => w.zeroPoints!)) } : {}),
+    packed: concatParts(qs.map((w) => w.packed), u8),
+    scales: concatParts(qs.map((w) => scalesF32(w.scales)), f32),
+    ...(w0.zeroPoints ? { zeroPoints: concatParts(qs.map((w) => w.zeroPoints!), u8) } : {}),
   };
 }
 
