@@ -6,6 +6,7 @@
 import { readFile, readdir, unlink } from 'node:fs/promises';
 import type { Ort } from '../src/engine/runtime/backend';
 import { serialize } from '../src/engine/onnx/serialize';
+import type { Graph, Value } from '../src/engine/ir';
 import type { Backend } from '../src/engine/runtime/backend';
 import { parseHfConfig } from '../src/models/config_parse';
 import { weightsFromOnnx } from '../src/models/onnx_weights';
@@ -90,17 +91,23 @@ async function main() {
     ce_index: new ort.Tensor('int64', lr.index, [lr.index.length]),
     ce_target: new ort.Tensor('int64', lr.target, [lr.target.length]),
   };
-  const weightFeed = (key: string) => {
-    const e = model.store.entry(key);
-    return new ort.Tensor(e.dtype as 'float32', e.data as Float32Array, e.dims);
+  /** the feeds a serialised graph takes: its weights from the store, the rest from `given` */
+  const feedsOf = (graph: Graph, ser: { inputs: Value[] }, given: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const i of graph.inputs) {
+      if (!ser.inputs.includes(i.value)) continue;
+      if (i.kind !== 'weight') out[i.value.name] = given[i.value.name];
+      else {
+        const e = model.store.entry(i.key!);
+        out[i.value.name] = new ort.Tensor(e.dtype as 'float32', e.data as Float32Array, e.dims);
+      }
+    }
+    return out;
   };
-  for (const i of g.graph.inputs) if (i.kind === 'weight' && s.inputs.includes(i.value)) feeds[i.value.name] = weightFeed(i.key!);
-  await profileOf(ort, s.bytes, feeds, `ours: train step ${B}×${T}, layer ${L}`);
+  await profileOf(ort, s.bytes, feedsOf(g.graph, s, feeds), `ours: train step ${B}×${T}, layer ${L}`);
   const gf = buildSteerGraph(model, { layer: L, ce: true, grads: [] });
   const sf = serialize(gf.graph, {});
-  const ff: Record<string, unknown> = {};
-  for (const i of gf.graph.inputs) if (sf.inputs.includes(i.value)) ff[i.value.name] = feeds[i.value.name];
-  await profileOf(ort, sf.bytes, ff, `ours: CE forward ${B}×${T}, layer ${L}`);
+  await profileOf(ort, sf.bytes, feedsOf(gf.graph, sf, feeds), `ours: CE forward ${B}×${T}, layer ${L}`);
   const hub = new Uint8Array(await readFile(path.join(DIR, 'hub', 'onnx', 'model_q4.onnx')));
   const plainFeeds = (Bp: number, Tp: number) => {
     const pf: Record<string, unknown> = {
@@ -128,9 +135,7 @@ async function main() {
       mask: new ort.Tensor('int64', new BigInt64Array(KB * KT).fill(1n), [KB, KT]),
       kl_index: new ort.Tensor('int64', BigInt64Array.from({ length: KB * KT }, (_, i) => BigInt(i)), [KB * KT]),
     };
-    for (const i of gk.graph.inputs) if (i.kind === 'weight' && sk.inputs.includes(i.value)) kf[i.value.name] = weightFeed(i.key!);
-    const kfeeds = Object.fromEntries(sk.inputs.map((v) => [v.name, kf[v.name]]));
-    await profileOf(ort, sk.bytes, kfeeds, `ours: FineWeb-KL point batch ${KB}×${KT} from cached layer-${L} activations`);
+    await profileOf(ort, sk.bytes, feedsOf(gk.graph, sk, kf), `ours: FineWeb-KL point batch ${KB}×${KT} from cached layer-${L} activations`);
     await profileOf(ort, hub, plainFeeds(KB, KT), `plain ORT: with-past q4 export, ${KB}×${KT}, full logits`);
   }
 
@@ -145,9 +150,7 @@ async function main() {
       mask: new ort.Tensor('int64', new BigInt64Array(DB * (P + 1)).fill(1n), [DB, P + 1]),
     };
     for (let i = 0; i < cfg.numLayers; i++) for (const kv of ['k', 'v']) df[`past_${kv}_${i}`] = new ort.Tensor('float32', wave(DB * cfg.numKvHeads * P * cfg.headDim, 0.1 + i * 0.01), [DB, cfg.numKvHeads, P, cfg.headDim]);
-    for (const i of gd.inputs) if (i.kind === 'weight' && sd.inputs.includes(i.value)) df[i.value.name] = weightFeed(i.key!);
-    const dfeeds = Object.fromEntries(sd.inputs.map((v) => [v.name, df[v.name]]));
-    await profileOf(ort, sd.bytes, dfeeds, `ours: decode step, batch ${DB}, ${P} cached tokens`);
+    await profileOf(ort, sd.bytes, feedsOf(gd, sd, df), `ours: decode step, batch ${DB}, ${P} cached tokens`);
   }
 }
 

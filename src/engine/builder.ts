@@ -1,6 +1,6 @@
 // The builder: the API graphs are written in. Each method emits one op of the table (ops/table.ts; ops/*.ts declare their
-// types and VJPs); composite helpers (silu, ...) are plain compositions and differentiate for free, except where a
-// closed-form VJP saves kernels (rmsNorm, through withVjp).
+// types and VJPs); composite helpers (geluTanh, softcap, ...) are plain compositions and differentiate for free, except
+// where a closed-form VJP saves kernels (rmsNorm and silu, through withVjp).
 
 import { type DType, type FloatDType, typedArrayFor } from './dtype';
 import { Graph, type AttrValue, type Dim, type Shape, type TensorData, type Value } from './ir';
@@ -305,7 +305,7 @@ export class Builder {
     return this.one('GatherBlockQuantized', ins, { block_size: blockSize, gather_axis: 0, quantize_axis: 1, bits: 4 });
   }
 
-  // ---- composites (differentiated through their parts) ----
+  // ---- composites (differentiated through their parts, or by a closed-form rule through withVjp) ----
 
   /**
    * `out` in the forward; to the autodiff, a value whose inputs are `wrt` with the gradients `rule(g)` (one per

@@ -70,7 +70,7 @@ export class LoadedModel {
       for (const [gname, names] of Object.entries(GROUPS)) {
         const stacked = stackLinears(names.map((n) => lw[n]));
         if (!stacked) continue;
-        m.registerGroup(`layers.${i}`, gname, names, stacked, names.map((n) => lw[n]));
+        m.registerGroup(`layers.${i}`, gname, names, stacked, names.map((n) => outFeatures(lw[n])));
         names.forEach((n) => grouped.add(n));
         // the members' biases stacked the same way, when every member has one (Qwen2's q, k, v)
         const biases = names.map((n) => lw[`${n}Bias` as (typeof BIASES)[number]]);
@@ -120,14 +120,13 @@ export class LoadedModel {
   }
 
   /** The group stored once under `${prefix}.${name}`; its members keep their own shapes for LoRA and the graphs. */
-  private registerGroup(prefix: string, name: string, members: readonly LinearName[], stacked: LinearWeight, parts: LinearWeight[]): void {
+  private registerGroup(prefix: string, name: string, members: readonly LinearName[], stacked: LinearWeight, sizes: number[]): void {
     const key = `${prefix}.${name}`;
-    const sizes = parts.map(outFeatures);
-    this.groups.set(key, { ref: this.registerLinear(key, stacked), members: members.map((n) => `${prefix}.${n}`), sizes });
+    const ref = this.registerLinear(key, stacked);
+    this.groups.set(key, { ref, members: members.map((n) => `${prefix}.${n}`), sizes });
     let offset = 0;
     members.forEach((n, j) => {
       const k = `${prefix}.${n}`;
-      const ref = this.groups.get(key)!.ref;
       this.linears.set(k, { ...ref, key: k, N: sizes[j]! } as LinearRef);
       this.slots.set(k, { group: key, offset });
       offset += sizes[j]!;
@@ -174,11 +173,11 @@ export class LoadedModel {
     const slot = this.slots.get(keys[0]!);
     const group = slot && this.groups.get(slot.group);
     if (group && group.members.length === keys.length && group.members.every((k, j) => keys[j] === k)) {
-      let y = this.linear(b, slot.group, x);
-      const fusedBias = `${slot.group}Bias`;
-      if (this.hasVec(fusedBias)) y = b.add(y, this.vec(b, fusedBias));
+      // the stacked bias (every member has one) is added before the split, else each member's after it
+      const stackedBias = this.hasVec(`${slot.group}Bias`);
+      const y = stackedBias ? this.withBias(b, slot.group, this.linear(b, slot.group, x)) : this.linear(b, slot.group, x);
       const parts = b.split(y, -1, group.sizes);
-      return this.hasVec(fusedBias) ? parts : parts.map((p, j) => this.withBias(b, keys[j]!, p));
+      return stackedBias ? parts : parts.map((p, j) => this.withBias(b, keys[j]!, p));
     }
     return keys.map((k) => this.withBias(b, k, this.linear(b, k, x)));
   }
