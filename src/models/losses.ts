@@ -139,6 +139,58 @@ export function klDivergence(b: Builder, model: LoadedModel, chatFinal: Value, s
   return { loss, surrogate: opts.grad ? sumAll(b, surr) : undefined };
 }
 
+/**
+ * What KL(p_chat ‖ p_steered) needs of the unsteered model at each of `index`'s rows, for evaluations that
+ * repeat over many vectors on the same rows (the FineWeb and checkpoint KL sweeps). For a linear head
+ * z = W·n (+ bias) the KL splits into
+ *     KL = Σ_v p_chat(v)·(z_chat(v) − z_steered(v)) + lse_steered − lse_chat
+ *        = ē·(n_chat − n_steered) + log Σ_v exp(z_steered(v) − lse_chat),        ē = Σ_v p_chat(v)·W_v,
+ * so a point needs n_chat (the final hidden row), ē (the expected output embedding under p_chat, [d]) and
+ * lse_chat per row, and runs ONE head, the steered one, where klDivergence runs two and two log-softmaxes.
+ * Both terms are computed as differences of nearby quantities (n_chat − n_steered, z_steered − lse_chat), so
+ * float32 keeps its ~1e-7 absolute noise per token. Not for Gemma2's soft-capped head (not linear).
+ * Returns [M, d], [M, d], [M] in index order.
+ */
+export function chatHeadStats(b: Builder, model: LoadedModel, chatFinal: Value, index: Value, opts: { chunks?: number } = {}): { n: Value; ebar: Value; lse: Value } {
+  if (model.config.finalSoftcap) throw new Error('KL from chat statistics needs a linear head; this model soft-caps its logits');
+  const d = model.config.hiddenSize;
+  const ns: Value[] = [];
+  const es: Value[] = [];
+  const ls: Value[] = [];
+  for (const ch of rowChunks(b, index, opts.chunks ?? 1)) {
+    const h = gatherRows(b, chatFinal, ch.index, d); // [K, d]
+    const z = model.head(b, h); // [K, V]
+    const lse = b.reduceLogSumExp(z, [1], true); // [K, 1]
+    // ē = p·W: the head's input gradient seeded with p (the bias drops out)
+    const [ebar] = grad(b, z, [h], { seed: b.exp(b.sub(z, lse)) });
+    ns.push(h);
+    es.push(ebar!);
+    ls.push(b.reshape(lse, [-1]));
+  }
+  // the chunks are padded to equal length: keep the first M rows
+  const M = b.gather(b.shapeOf(index), b.ints([0]), 0);
+  const firstM = (xs: Value[]) => (xs.length === 1 ? xs[0]! : b.sliceDyn(b.concat(xs, 0), b.ints([0]), M, [0]));
+  return { n: firstM(ns), ebar: firstM(es), lse: firstM(ls) };
+}
+
+/** Mean over `index` rows of KL(p_chat ‖ p_steered) from chatHeadStats's rows (same index order); no gradient. */
+export function klFromChatStats(b: Builder, model: LoadedModel, steeredFinal: Value, index: Value, chat: { n: Value; ebar: Value; lse: Value }, opts: { chunks?: number } = {}): HeadResult {
+  if (model.config.finalSoftcap) throw new Error('KL from chat statistics needs a linear head; this model soft-caps its logits');
+  const d = model.config.hiddenSize;
+  const M = count(b, index);
+  // Σ_v p_chat·(z_chat − z_steered) = ē·(n_chat − n_steered), for every row at once
+  const hsAll = gatherRows(b, steeredFinal, index, d);
+  const sums: Value[] = [b.reduceSum(b.mul(chat.ebar, b.sub(chat.n, hsAll)), [0, 1], false)];
+  // lse_steered − lse_chat, chunk by chunk (the steered logits are the only vocabulary-sized tensor)
+  for (const ch of rowChunks(b, index, opts.chunks ?? 1)) {
+    const zs = model.head(b, gatherRows(b, steeredFinal, ch.index, d)); // [K, V]
+    let dl = b.reduceLogSumExp(b.sub(zs, b.unsqueeze(ch.take(chat.lse), [1])), [1], true); // [K, 1]
+    if (ch.weight) dl = b.mul(dl, b.unsqueeze(ch.weight, [1]));
+    sums.push(b.reduceSum(dl, [0, 1], false));
+  }
+  return { loss: b.div(sumAll(b, sums), b.squeeze(M, [0])) };
+}
+
 /** CPU side: flat indices/targets of label positions (loss_mask[b,t] = 1, t ≥ 1; logits at t−1 predict t). */
 export function labelRows(ids: ArrayLike<number>, lossMask: ArrayLike<number>, B: number, T: number): { index: BigInt64Array; target: BigInt64Array } {
   const idx: number[] = [];

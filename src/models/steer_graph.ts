@@ -14,7 +14,7 @@ import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, gatherRows, logitsOf, type LoraFactor } from './decoder';
 import { cachedBlocks, type HookPoint } from './hooks';
-import { crossEntropy, headChunks, klDivergence, type HeadResult } from './losses';
+import { chatHeadStats, crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 
 export interface SteerGraphSpec {
@@ -50,6 +50,11 @@ export interface SteerGraphSpec {
   klChunks?: number;
   /** with fromCache and kl 'same': take the unsteered final hidden states as input `chat_final` instead of recomputing them */
   chatFinal?: boolean;
+  /**
+   * with fromCache and kl 'same': take the unsteered model's per-row statistics chat_n, chat_ebar [M2, d] and
+   * chat_lse [M2] (buildPrefixGraph's chatStats, rows in kl_index order) and run one head (losses.klFromChatStats)
+   */
+  chatStats?: boolean;
 }
 
 export interface SteerGraph {
@@ -105,8 +110,8 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
     return { steered, chat, mask, cut };
   };
 
-  if (spec.chatFinal && !(spec.fromCache && spec.kl === 'same')) throw new Error('chatFinal needs fromCache and kl: same');
-  const needChatOnCe = spec.kl === 'same' || !!spec.logits?.includes('chat');
+  if ((spec.chatFinal || spec.chatStats) && !(spec.fromCache && spec.kl === 'same')) throw new Error('chatFinal and chatStats need fromCache and kl: same');
+  const needChatOnCe = (spec.kl === 'same' && !spec.chatStats) || !!spec.logits?.includes('chat');
   const main = passes('', needChatOnCe, !!spec.chatFinal);
   const wantGrad = !!spec.grads?.length || !!spec.loraGrads;
   const V = cfg.vocabSize;
@@ -123,7 +128,12 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
     const batch = spec.kl === 'same' ? main : passes('kl_', true);
     const idx = g.input('kl_index', 'int64', ['M2']);
     const precision = spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32');
-    kl = klDivergence(b, model, batch.chat!, batch.steered, idx, precision, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
+    if (spec.chatStats) {
+      if (wantGrad) throw new Error('chatStats KL is for evaluation: it has no gradient');
+      if (precision !== 'float32') throw new Error('chatStats KL is a float32 head');
+      const stats = { n: g.input('chat_n', 'float32', ['M2', d]), ebar: g.input('chat_ebar', 'float32', ['M2', d]), lse: g.input('chat_lse', 'float32', ['M2']) };
+      kl = klFromChatStats(b, model, batch.steered, idx, stats, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 2) });
+    } else kl = klDivergence(b, model, batch.chat!, batch.steered, idx, precision, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
     out('kl', kl.loss);
   }
   let total: { loss: Value; surrogate?: Value } | undefined;
@@ -166,7 +176,7 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
  * resid_post, hidden_states[L] for down_proj): inputs ids, mask; output `hidden` (and `chat_final`, the unsteered
  * final hidden states, on request).
  */
-export function buildPrefixGraph(model: LoadedModel, layer: number, hook?: HookPoint, opts: { chatFinal?: boolean } = {}): SteerGraph {
+export function buildPrefixGraph(model: LoadedModel, layer: number, hook?: HookPoint, opts: { chatFinal?: boolean; chatStats?: boolean; klRows?: number; klChunks?: number } = {}): SteerGraph {
   const g = new Graph('prefix');
   const b = new Builder(g, 'float32');
   const ids = g.input('ids', 'int64', ['B', 'T']);
@@ -175,6 +185,16 @@ export function buildPrefixGraph(model: LoadedModel, layer: number, hook?: HookP
   const cut = buildDecoder(b, model, { ids, mask }, { cutAfter: cutAt }).cut!;
   const outputs: Record<string, Value> = { hidden: g.output(cut, 'hidden') };
   // the unsteered final hidden states too: what KL evaluations compare against, constant per row
-  if (opts.chatFinal) outputs.chat_final = g.output(buildDecoder(b, model, { ids, mask }, { from: { layer: cutAt, hidden: cut } }).final!, 'chat_final');
+  if (opts.chatFinal || opts.chatStats) {
+    const final = buildDecoder(b, model, { ids, mask }, { from: { layer: cutAt, hidden: cut } }).final!;
+    if (opts.chatFinal) outputs.chat_final = g.output(final, 'chat_final');
+    if (opts.chatStats) {
+      // per KL row: what klFromChatStats needs of the unsteered model (input kl_index [M2], the rows it scores)
+      const st = chatHeadStats(b, model, final, g.input('kl_index', 'int64', ['M2']), { chunks: opts.klChunks ?? headChunks(opts.klRows, model.config.vocabSize, 3) });
+      outputs.chat_n = g.output(st.n, 'chat_n');
+      outputs.chat_ebar = g.output(st.ebar, 'chat_ebar');
+      outputs.chat_lse = g.output(st.lse, 'chat_lse');
+    }
+  }
   return { graph: g, outputs };
 }

@@ -30,9 +30,9 @@ export async function unsteeredCe(model: LoadedModel, rows: TokenizedRow[], padI
   }
 }
 
-/** Mean CE (kind 'ce') or mean per-token KL (kind 'kl') of all `rows` in one batch, steered by `effective` at `layer`. */
-export async function directSteered(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, effective: Float32Array, kind: 'ce' | 'kl'): Promise<number> {
-  const spec = kind === 'ce' ? { layer, ce: true } : { layer, ce: false, kl: 'same' as const };
+/** Mean CE (kind 'ce') or mean per-token KL (kind 'kl', two heads in `klPrecision`) of all `rows` in one batch, steered by `effective` at `layer`. */
+export async function directSteered(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, effective: Float32Array, kind: 'ce' | 'kl', klPrecision?: 'float32' | 'float64'): Promise<number> {
+  const spec = kind === 'ce' ? { layer, ce: true } : { layer, ce: false, kl: 'same' as const, klPrecision };
   const cg = await CompiledGraph.create(model.store.backend, buildSteerGraph(model, spec).graph, model.store);
   try {
     const batch = collate(rows, padId);

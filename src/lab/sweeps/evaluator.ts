@@ -2,8 +2,8 @@
 // the hook (hidden_states[L+1] for blocks.L.hook_resid_post; see models/hooks.ts cachedBlocks) do not depend on
 // the vector, so each batch's prefix runs once and every evaluation afterwards runs only the blocks from the
 // hook on and the head. The cached activations stay where the prefix left them (on the GPU under WebGPU: no
-// read-back, no re-upload per point), and for KL the unsteered final hidden states are cached too, so a point
-// runs the steered blocks only.
+// read-back, no re-upload per point), and for KL what the unsteered model contributes is cached too (its final
+// hidden states, or in float32 its head's per-row statistics), so a point runs only the steered blocks and head.
 
 import type { TensorData } from '../../engine/ir';
 import { CompiledGraph, disposeIfGpu, type Feed } from '../../engine/runtime/session';
@@ -43,18 +43,23 @@ abstract class CachedEvaluator {
     protected readonly graph: CompiledGraph,
   ) {}
 
-  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, withLabels: boolean, signal?: AbortSignal, hook?: HookPoint) {
+  /**
+   * `cache`: what each batch keeps besides the activations at the hook — nothing (loss), the unsteered final
+   * hidden states (KL, two heads per point) or the unsteered head's per-row statistics (KL, one head per point)
+   */
+  protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, cache: 'labels' | 'chatFinal' | 'chatStats', signal?: AbortSignal, hook?: HookPoint, klChunks?: number) {
     if (!rows.length) throw new Error('no rows to evaluate');
-    const chatFinal = !withLabels;
-    const outNames = chatFinal ? ['hidden', 'chat_final'] : ['hidden'];
-    const prefix = await CompiledGraph.create(model.store.backend, buildPrefixGraph(model, layer, hook, { chatFinal }).graph, model.store, { gpuOutputs: outNames });
+    const withLabels = cache === 'labels';
+    const outNames = { labels: ['hidden'], chatFinal: ['hidden', 'chat_final'], chatStats: ['hidden', 'chat_n', 'chat_ebar', 'chat_lse'] }[cache];
+    const g = buildPrefixGraph(model, layer, hook, { chatFinal: cache === 'chatFinal', chatStats: cache === 'chatStats', klRows: CachedEvaluator.maxRows(rows, batchSize), klChunks }).graph;
+    const prefix = await CompiledGraph.create(model.store.backend, g, model.store, { gpuOutputs: outNames });
     const out: CachedBatch[] = [];
     try {
       for (let i = 0; i < rows.length; i += batchSize) {
         if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
         const batch = collate(rows.slice(i, i + batchSize), padId);
         const f = batchFeeds(batch, '', withLabels);
-        const cached = await prefix.runRaw({ ids: f.ids!, mask: f.mask! }, outNames);
+        const cached = await prefix.runRaw({ ids: f.ids!, mask: f.mask!, ...(cache === 'chatStats' ? { kl_index: klIndexFeed(batch) } : {}) }, outNames);
         const { ids: _ids, ...rest } = f;
         void _ids;
         out.push({ batch, cached, feeds: rest, weight: withLabels ? labelCount(batch) : batch.attentionMask.reduce((a, b) => a + b, 0) });
@@ -100,7 +105,7 @@ export class LossEvaluator extends CachedEvaluator {
     const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new LossEvaluator(model, layer, graph);
-    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, true, opts.signal, opts.hook));
+    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, 'labels', opts.signal, opts.hook));
     return e;
   }
 
@@ -109,15 +114,22 @@ export class LossEvaluator extends CachedEvaluator {
   }
 }
 
-/** Mean per-token KL(p_chat ‖ p_steered) over the real tokens of fixed rows, for an EFFECTIVE vector. */
+/**
+ * Mean per-token KL(p_chat ‖ p_steered) over the real tokens of fixed rows, for an EFFECTIVE vector. In float32
+ * with a linear head (every model but Gemma2) a point runs one head: the unsteered one is reduced to per-row
+ * statistics once (losses.chatHeadStats); in float64 (Node's wasm) or with Gemma2's soft-capped head, both heads.
+ */
 export class KlEvaluator extends CachedEvaluator {
-  /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact) */
-  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64'; hook?: HookPoint } = {}): Promise<KlEvaluator> {
+  /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact); `klChunks`: force the heads' chunk count (tests) */
+  static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64'; hook?: HookPoint; klChunks?: number } = {}): Promise<KlEvaluator> {
     const bs = opts.batchSize ?? 4;
-    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: opts.precision, klRows: CachedEvaluator.maxRows(rows, bs) });
+    const precision = opts.precision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    const stats = precision === 'float32' && !model.config.finalSoftcap;
+    const klRows = CachedEvaluator.maxRows(rows, bs);
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, chatFinal: !stats, chatStats: stats, klPrecision: precision, klRows, klChunks: opts.klChunks });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
-    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, false, opts.signal, opts.hook));
+    ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, stats ? 'chatStats' : 'chatFinal', opts.signal, opts.hook, opts.klChunks));
     return e;
   }
 
