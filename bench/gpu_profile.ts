@@ -121,17 +121,19 @@ async function main() {
   await profileOf(ort, hub, plainFeeds(B, T), `plain ORT: with-past q4 export, ${B}×${T}, full logits`);
   if (!want('kl') && !want('decode')) return;
 
-  // a FineWeb-KL point's batch (KlEvaluator: 4 documents × 512 tokens, from the cached layer-L activations and the
-  // cached unsteered final states), beside plain ORT's forward of the same rows
+  // a FineWeb-KL point's batch (KlEvaluator in float32: 4 documents × 512 tokens, from the cached layer-L activations
+  // and the unsteered head's cached per-row statistics, one head per point), beside plain ORT's forward of the same rows
   const [KB, KT] = [4, 512];
   const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.5);
   if (want('kl')) {
-    const gk = buildSteerGraph(model, { layer: L, ce: false, kl: 'same', fromCache: true, chatFinal: true, klPrecision: 'float32', klRows: KB * KT });
+    const gk = buildSteerGraph(model, { layer: L, ce: false, kl: 'same', fromCache: true, chatStats: true, klPrecision: 'float32', klRows: KB * KT });
     const sk = serialize(gk.graph, {});
     const kf: Record<string, unknown> = {
       v: feeds.v, alpha: feeds.alpha,
       hidden: new ort.Tensor('float32', wave(KB * KT * d, 0.37), [KB, KT, d]),
-      chat_final: new ort.Tensor('float32', wave(KB * KT * d, 0.41), [KB, KT, d]),
+      chat_n: new ort.Tensor('float32', wave(KB * KT * d, 0.41), [KB * KT, d]),
+      chat_ebar: new ort.Tensor('float32', wave(KB * KT * d, 0.43), [KB * KT, d]),
+      chat_lse: new ort.Tensor('float32', wave(KB * KT, 0.47).map((x) => x + 12), [KB * KT]),
       mask: new ort.Tensor('int64', new BigInt64Array(KB * KT).fill(1n), [KB, KT]),
       kl_index: new ort.Tensor('int64', BigInt64Array.from({ length: KB * KT }, (_, i) => BigInt(i)), [KB * KT]),
     };
@@ -139,13 +141,15 @@ async function main() {
     await profileOf(ort, hub, plainFeeds(KB, KT), `plain ORT: with-past q4 export, ${KB}×${KT}, full logits`);
   }
 
-  // one decode step of batch 8 with 32 tokens of KV cache (the generator's graph: logits stay, top-64 + lse return)
+  // one decode step of batch 8 with 32 tokens of KV cache (the generator's graph: logits stay, the sampled ids,
+  // top-64 and lse return)
   if (want('decode')) {
     const [DB, P] = [8, 32];
     const gd = buildStepGraph(model, L, true, TOP_K);
     const sd = serialize(gd, {});
     const df: Record<string, unknown> = {
       v: feeds.v, alpha: new ort.Tensor('float32', new Float32Array([1]), []), inv_temp: new ort.Tensor('float32', new Float32Array([1]), []),
+      u: new ort.Tensor('float32', Float32Array.from({ length: DB }, (_, i) => (i + 0.5) / DB), [DB]),
       ids: new ort.Tensor('int64', BigInt64Array.from({ length: DB }, (_, i) => BigInt(i + 1)), [DB, 1]),
       mask: new ort.Tensor('int64', new BigInt64Array(DB * (P + 1)).fill(1n), [DB, P + 1]),
     };

@@ -280,8 +280,9 @@ export class Builder {
   range(start: Value, limit: Value, delta: Value, dims?: Shape): Value {
     return this.one('Range', [start, limit, delta], dims ? { __dims: dims as unknown as string[] } : {});
   }
-  cumsum(a: Value, axis: number): Value {
-    return this.one('CumSum', [a, this.tensor('int64', [], [axis])]);
+  /** running sums along `axis`; `exclusive`: each entry leaves itself out (the first is 0) */
+  cumsum(a: Value, axis: number, exclusive = false): Value {
+    return this.one('CumSum', [a, this.tensor('int64', [], [axis])], exclusive ? { exclusive: 1 } : {});
   }
   pad(a: Value, pads: IntsLike): Value {
     return this.one('Pad', [a, this.intsInput(pads)]);

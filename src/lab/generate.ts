@@ -3,9 +3,11 @@
 // strength 0 runs the same graphs with the vector switched off exactly (α = 0 adds nothing).
 //
 // What crosses to the CPU per token is small: the KV cache (present_*) and the vocabulary-sized logits stay on
-// the GPU (WebGPU: 'gpu-buffer' outputs fed back as the next step's inputs), and the graph returns the top-K
-// tempered logits, their ids and the row's log-sum-exp. Sampling from those is exact: a uniform draw lands in
-// the top-K mass with probability Σ top-K p, else the (rare) tail is sampled from the full row, read only then.
+// the GPU (WebGPU: 'gpu-buffer' outputs fed back as the next step's inputs). At top-p 1 (the EM evaluation's
+// setting) the graph samples itself: the CPU's seeded Rng feeds one uniform per row and the step returns the
+// token at that point of the CDF (gpu_sampler.ts). For a nucleus (top-p < 1) it returns the top-K tempered
+// logits, their ids and the row's log-sum-exp, which decide whenever the nucleus lies within the top K; only
+// otherwise is the full row read.
 
 import type { HookPoint } from '../models/hooks';
 import { Builder } from '../engine/builder';
@@ -16,6 +18,7 @@ import type { LoraSpec } from '../models/adapter_graph';
 import type { LoadedModel } from '../models/model';
 import { f32, scalar } from './feeds';
 import { Rng } from './rng';
+import { inverseCdfSample } from './gpu_sampler';
 
 export interface SampleOptions {
   maxNewTokens: number;
@@ -44,6 +47,7 @@ export function buildStepGraph(model: LoadedModel, layer: number, withPast: bool
   const v = g.input('v', 'float32', [cfg.hiddenSize]);
   const alpha = g.input('alpha', 'float32', []);
   const invTemp = g.input('inv_temp', 'float32', []);
+  const u = g.input('u', 'float32', ['B']);
   const past: KvPair[] | undefined = withPast
     ? Array.from({ length: cfg.numLayers }, (_, i) => ({
         k: g.input(`past_k_${i}`, 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
@@ -65,7 +69,9 @@ export function buildStepGraph(model: LoadedModel, layer: number, withPast: bool
   const [values, indices] = b.topK(z, k);
   g.output(values, 'top_values');
   g.output(indices, 'top_indices');
-  g.output(b.reduceLogSumExp(z, [1], false), 'lse');
+  const lse = b.reduceLogSumExp(z, [1], true);
+  g.output(b.reshape(lse, [-1]), 'lse');
+  g.output(inverseCdfSample(b, z, lse, u, cfg.vocabSize), 'sampled');
   out.present.forEach((p, i) => {
     g.output(p.k, `present_k_${i}`);
     g.output(p.v, `present_v_${i}`);
@@ -75,7 +81,7 @@ export function buildStepGraph(model: LoadedModel, layer: number, withPast: bool
 
 /**
  * Softmax sampling with temperature and nucleus (top-p), or argmax at temperature 0, over a whole logits row.
- * The generator uses it only when the top-K candidates cannot decide (the tail, or a nucleus wider than K).
+ * The generator uses it only when the top-K candidates cannot decide (a nucleus wider than K).
  */
 export function sampleToken(logits: ArrayLike<number>, temperature: number, topP: number, rng: Rng): number {
   const n = logits.length;
@@ -126,58 +132,28 @@ export interface TopCandidates {
 }
 
 /**
- * A token drawn exactly from softmax(z) (z = logits / T) given only its top-K entries and log Σ exp z, or
- * `undefined` when the draw falls outside them and the full row is needed: then `tail(u)` is called with the
- * remaining uniform mass to sample among the other entries. top-p < 1 is decided within the top-K when their
- * mass reaches top-p (the nucleus is then a prefix of them), else it returns `undefined` too.
+ * A token of the top-p nucleus drawn with uniform `u`, decided from the top-K entries (tempered logits and the
+ * row's log Σ exp) when their mass reaches top-p — the nucleus is then a prefix of them — else `undefined`: the
+ * nucleus is wider than K and the full row is needed (sampleToken).
  */
-export function sampleFromTop(top: TopCandidates, topP: number, u: number): { id: number } | { tail: number } | undefined {
+export function sampleFromTop(top: TopCandidates, topP: number, u: number): { id: number } | undefined {
   const K = top.values.length;
   const p = new Float64Array(K);
-  let mass = 0;
+  let cum = 0;
   for (let i = 0; i < K; i++) {
     p[i] = Math.exp(top.values[i]! - top.lse);
-    mass += p[i]!;
-  }
-  if (topP < 1) {
-    // nucleus = the shortest prefix whose mass reaches topP (of the full distribution, whose mass is 1)
-    let cum = 0;
-    for (let i = 0; i < K; i++) {
-      cum += p[i]!;
-      if (cum >= topP) {
-        let r = u * cum;
-        for (let j = 0; j <= i; j++) {
-          r -= p[j]!;
-          if (r < 0) return { id: Number(top.ids[j]!) };
-        }
-        return { id: Number(top.ids[i]!) };
+    cum += p[i]!;
+    if (cum >= topP) {
+      let r = u * cum;
+      for (let j = 0; j <= i; j++) {
+        r -= p[j]!;
+        if (r < 0) return { id: Number(top.ids[j]!) };
       }
+      return { id: Number(top.ids[i]!) };
     }
-    return undefined;
   }
-  if (u < mass) {
-    let r = u;
-    for (let i = 0; i < K; i++) {
-      r -= p[i]!;
-      if (r < 0) return { id: Number(top.ids[i]!) };
-    }
-    return { id: Number(top.ids[K - 1]!) };
-  }
-  return { tail: u - mass };
+  return undefined;
 }
-
-/** Sample from the entries of a full row that are not among `exclude`, with the uniform mass `r` left after the top-K. */
-export function sampleTail(z: ArrayLike<number>, lse: number, exclude: Set<number>, r: number): number {
-  let last = -1;
-  for (let i = 0; i < z.length; i++) {
-    if (exclude.has(i)) continue;
-    r -= Math.exp(z[i]! - lse);
-    last = i;
-    if (r < 0) return i;
-  }
-  return last; // rounding at the very end of the cumulative sum
-}
-
 
 export class Generator {
   private constructor(
@@ -219,7 +195,7 @@ export class Generator {
     const outs: number[][] = Array.from({ length: B }, () => []);
     const ids = (rows: number[][]): TensorData => ({ dtype: 'int64', shape: [B, rows[0]!.length], data: BigInt64Array.from(rows.flat(), (x) => BigInt(x)) });
     const ones = (S: number): TensorData => ({ dtype: 'int64', shape: [B, S], data: new BigInt64Array(B * S).fill(1n) });
-    const names = ['logits', 'top_values', 'top_indices', 'lse', ...Array.from({ length: cfg.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
+    const names = ['logits', 'top_values', 'top_indices', 'lse', 'sampled', ...Array.from({ length: cfg.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
     let past: Record<string, Feed> | null = null;
     const dropPast = () => {
       if (past) for (const t of Object.values(past)) disposeIfGpu(t);
@@ -229,10 +205,14 @@ export class Generator {
       for (let step = 0; step < opts.maxNewTokens; step++) {
         if (opts.signal?.aborted) break;
         const S = seqs[0]!.length;
+        // one uniform per live row, drawn before the step: the graph samples with it (top-p 1), sampleFromTop otherwise
+        const draws = new Float64Array(B);
+        if (!greedy) for (let r = 0; r < B; r++) if (!done[r]) draws[r] = rng.next();
+        const u = { dtype: 'float32' as const, shape: [B], data: Float32Array.from(draws, (x) => Math.min(Math.max(x, 2 ** -24), 1 - 2 ** -24)) };
         const out =
           opts.useCache === false || !past
-            ? await this.prefill.runRaw({ ...base, ids: ids(seqs), mask: ones(S) }, names)
-            : await this.decode.runRaw({ ...base, ...past, ids: ids(seqs.map((s) => [s.at(-1)!])), mask: ones(S) }, names);
+            ? await this.prefill.runRaw({ ...base, u, ids: ids(seqs), mask: ones(S) }, names)
+            : await this.decode.runRaw({ ...base, u, ...past, ids: ids(seqs.map((s) => [s.at(-1)!])), mask: ones(S) }, names);
         dropPast();
         if (opts.useCache !== false) {
           past = {};
@@ -244,6 +224,7 @@ export class Generator {
         const values = out.top_values!.data as Float32Array;
         const topIds = out.top_indices!.data as BigInt64Array;
         const lse = out.lse!.data as Float32Array;
+        const sampled = out.sampled!.data as BigInt64Array;
         let full: Float32Array | undefined;
         const row = async (r: number) => {
           full ??= (await (out.logits as unknown as { getData(release?: boolean): Promise<Float32Array> }).getData?.()) ?? (out.logits!.data as Float32Array);
@@ -257,17 +238,11 @@ export class Generator {
           }
           let tok: number;
           if (greedy) tok = Number(topIds[r * K]!);
+          else if (opts.topP >= 1) tok = Number(sampled[r]!);
           else {
             const top = { values: values.subarray(r * K, (r + 1) * K), ids: topIds.subarray(r * K, (r + 1) * K), lse: lse[r]! };
-            const pick = sampleFromTop(top, opts.topP, rng.next());
-            if (pick && 'id' in pick) tok = pick.id;
-            else {
-              const logitsRow = await row(r);
-              if (pick) {
-                const z = Float32Array.from(logitsRow, (x) => x / opts.temperature);
-                tok = sampleTail(z, lse[r]!, new Set(Array.from(top.ids, Number)), pick.tail);
-              } else tok = sampleToken(logitsRow, opts.temperature, opts.topP, rng);
-            }
+            const pick = sampleFromTop(top, opts.topP, draws[r]!);
+            tok = pick ? pick.id : sampleToken(await row(r), opts.temperature, opts.topP, rng);
           }
           seqs[r]!.push(tok);
           if (opts.eos.includes(tok)) done[r] = true;

@@ -8,7 +8,7 @@ import { dirSource } from '../../src/models/file_source';
 import { loadModel } from '../../src/models/load';
 import { LoadedModel } from '../../src/models/model';
 import { loadTokenizer, type ChatTokenizer } from '../../src/models/tokenizer';
-import { Generator, sampleFromTop, sampleTail, sampleToken } from '../../src/lab/generate';
+import { Generator, sampleFromTop, sampleToken } from '../../src/lab/generate';
 import { Rng } from '../../src/lab/rng';
 
 const REF = path.resolve(__dirname, '../../../shared/reference/gemma3-hub');
@@ -78,33 +78,32 @@ describe('generation', () => {
     expect(sampleToken(logits, 0, 1, rng)).toBe(0);
   });
 
-  it('samples exactly from the top-K candidates plus the full row for the tail', () => {
-    // 40 logits, K = 6: the tail holds ~35 % of the mass, so both branches are exercised
+  it('decides a nucleus from the top-K candidates when it lies within them, else asks for the full row', () => {
     const V = 40;
     const K = 6;
     const z = Array.from({ length: V }, (_, i) => Math.cos(i * 2.1) * 2.5);
     const lse = Math.log(z.reduce((a, x) => a + Math.exp(x), 0));
     const order = [...z.keys()].sort((a, b) => z[b]! - z[a]!).slice(0, K);
     const top = { values: order.map((i) => z[i]!), ids: order, lse };
-    const rng = new Rng(17);
-    const n = 30000;
-    const counts = new Array<number>(V).fill(0);
-    let tails = 0;
-    for (let i = 0; i < n; i++) {
-      const pick = sampleFromTop(top, 1, rng.next());
-      if (!pick) throw new Error('top-p = 1 always decides');
-      if ('id' in pick) counts[pick.id]!++;
-      else {
-        tails++;
-        counts[sampleTail(z, lse, new Set(order), pick.tail)]!++;
-      }
-    }
-    const p = z.map((x) => Math.exp(x - lse));
-    const tailMass = 1 - order.reduce((a, i) => a + p[i]!, 0);
-    expect(Math.abs(tails - n * tailMass)).toBeLessThanOrEqual(4 * Math.sqrt(n * tailMass * (1 - tailMass)));
-    counts.forEach((c, k) => expect(Math.abs(c - n * p[k]!)).toBeLessThanOrEqual(4 * Math.sqrt(n * p[k]! * (1 - p[k]!)) + 1e-9));
-    // a nucleus inside the top-K is decided there; a wider one asks for the full row
+    const p = order.map((i) => Math.exp(z[i]! - lse));
+    // top-p = p0 + p1/2: the nucleus is the first two; u splits them in proportion
+    const topP = p[0]! + p[1]! / 2;
+    const share = p[0]! / (p[0]! + p[1]!);
+    expect(sampleFromTop(top, topP, share * 0.99)).toEqual({ id: order[0] });
+    expect(sampleFromTop(top, topP, share + (1 - share) * 0.01)).toEqual({ id: order[1] });
     expect(sampleFromTop(top, 0.05, 0.5)).toEqual({ id: order[0] });
     expect(sampleFromTop(top, 0.99, 0.5)).toBeUndefined();
+  });
+
+  it('samples in the graph at top-p 1: reproducible per seed, independent rows, cache = recompute', async () => {
+    const prompt = tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true });
+    const v = Float32Array.from({ length: d }, (_, i) => Math.sin(i) * 0.02);
+    const o = { maxNewTokens: 8, temperature: 1.5, topP: 1, seed: 9, eos: [], strength: 1, batch: 3 };
+    const a = await gen.generate(prompt, { v, alpha: 64 }, o);
+    expect(a).toEqual(await gen.generate(prompt, { v, alpha: 64 }, o));
+    expect(a).toEqual(await gen.generate(prompt, { v, alpha: 64 }, { ...o, useCache: false }));
+    expect(a.map((x) => x.length)).toEqual([8, 8, 8]);
+    expect(new Set(a.map((x) => x.join(','))).size).toBe(3);
+    expect(await gen.generate(prompt, { v, alpha: 64 }, { ...o, seed: 10 })).not.toEqual(a);
   });
 });
