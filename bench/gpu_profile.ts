@@ -134,6 +134,7 @@ async function main() {
       chat_n: new ort.Tensor('float32', wave(KB * KT * d, 0.41), [KB * KT, d]),
       chat_ebar: new ort.Tensor('float32', wave(KB * KT * d, 0.43), [KB * KT, d]),
       chat_lse: new ort.Tensor('float32', wave(KB * KT, 0.47).map((x) => x + 12), [KB * KT]),
+      chat_r: new ort.Tensor('float32', new Float32Array(KB * KT), [KB * KT]),
       mask: new ort.Tensor('int64', new BigInt64Array(KB * KT).fill(1n), [KB, KT]),
       kl_index: new ort.Tensor('int64', BigInt64Array.from({ length: KB * KT }, (_, i) => BigInt(i)), [KB * KT]),
     };

@@ -148,15 +148,25 @@ export function klDivergence(b: Builder, model: LoadedModel, chatFinal: Value, s
  * so a point needs n_chat (the final hidden row), ē (the expected output embedding under p_chat, [d]) and
  * lse_chat per row, and runs ONE head, the steered one, where klDivergence runs two and two log-softmaxes.
  * Both terms are computed as differences of nearby quantities (n_chat − n_steered, z_steered − lse_chat), so
- * float32 keeps its ~1e-7 absolute noise per token. Not for Gemma2's soft-capped head (not linear).
- * Returns [M, d], [M, d], [M] in index order.
+ * float32 keeps its ~1e-7 absolute noise per token. `r` = log Σ exp(z_chat − lse_chat), the float32 residue of
+ * the normalisation (~1e-8), is subtracted row by row, so the unsteered point is exactly 0 as in the two-head KL
+ * (same kernels on bitwise-equal logits). Not for Gemma2's soft-capped head (not linear).
+ * Returns [M, d], [M, d], [M], [M] in index order.
  */
-export function chatHeadStats(b: Builder, model: LoadedModel, chatFinal: Value, index: Value, opts: { chunks?: number } = {}): { n: Value; ebar: Value; lse: Value } {
+export interface ChatHeadStats {
+  n: Value;
+  ebar: Value;
+  lse: Value;
+  r: Value;
+}
+
+export function chatHeadStats(b: Builder, model: LoadedModel, chatFinal: Value, index: Value, opts: { chunks?: number } = {}): ChatHeadStats {
   if (model.config.finalSoftcap) throw new Error('KL from chat statistics needs a linear head; this model soft-caps its logits');
   const d = model.config.hiddenSize;
   const ns: Value[] = [];
   const es: Value[] = [];
   const ls: Value[] = [];
+  const rs: Value[] = [];
   for (const ch of rowChunks(b, index, opts.chunks ?? 1)) {
     const h = gatherRows(b, chatFinal, ch.index, d); // [K, d]
     const z = model.head(b, h); // [K, V]
@@ -166,15 +176,17 @@ export function chatHeadStats(b: Builder, model: LoadedModel, chatFinal: Value, 
     ns.push(h);
     es.push(ebar!);
     ls.push(b.reshape(lse, [-1]));
+    // the same Sub and ReduceLogSumExp klFromChatStats applies to the steered logits
+    rs.push(b.reduceLogSumExp(b.sub(z, lse), [1], false));
   }
   // the chunks are padded to equal length: keep the first M rows
   const M = b.gather(b.shapeOf(index), b.ints([0]), 0);
   const firstM = (xs: Value[]) => (xs.length === 1 ? xs[0]! : b.sliceDyn(b.concat(xs, 0), b.ints([0]), M, [0]));
-  return { n: firstM(ns), ebar: firstM(es), lse: firstM(ls) };
+  return { n: firstM(ns), ebar: firstM(es), lse: firstM(ls), r: firstM(rs) };
 }
 
 /** Mean over `index` rows of KL(p_chat ‖ p_steered) from chatHeadStats's rows (same index order); no gradient. */
-export function klFromChatStats(b: Builder, model: LoadedModel, steeredFinal: Value, index: Value, chat: { n: Value; ebar: Value; lse: Value }, opts: { chunks?: number } = {}): HeadResult {
+export function klFromChatStats(b: Builder, model: LoadedModel, steeredFinal: Value, index: Value, chat: ChatHeadStats, opts: { chunks?: number } = {}): HeadResult {
   if (model.config.finalSoftcap) throw new Error('KL from chat statistics needs a linear head; this model soft-caps its logits');
   const d = model.config.hiddenSize;
   const M = count(b, index);
@@ -184,7 +196,7 @@ export function klFromChatStats(b: Builder, model: LoadedModel, steeredFinal: Va
   // lse_steered − lse_chat, chunk by chunk (the steered logits are the only vocabulary-sized tensor)
   for (const ch of rowChunks(b, index, opts.chunks ?? 1)) {
     const zs = model.head(b, gatherRows(b, steeredFinal, ch.index, d)); // [K, V]
-    let dl = b.reduceLogSumExp(b.sub(zs, b.unsqueeze(ch.take(chat.lse), [1])), [1], true); // [K, 1]
+    let dl = b.unsqueeze(b.sub(b.reduceLogSumExp(b.sub(zs, b.unsqueeze(ch.take(chat.lse), [1])), [1], false), ch.take(chat.r)), [1]); // [K, 1]
     if (ch.weight) dl = b.mul(dl, b.unsqueeze(ch.weight, [1]));
     sums.push(b.reduceSum(dl, [0, 1], false));
   }

@@ -51,8 +51,8 @@ export interface SteerGraphSpec {
   /** with fromCache and kl 'same': take the unsteered final hidden states as input `chat_final` instead of recomputing them */
   chatFinal?: boolean;
   /**
-   * with fromCache and kl 'same': take the unsteered model's per-row statistics chat_n, chat_ebar [M2, d] and
-   * chat_lse [M2] (buildPrefixGraph's chatStats, rows in kl_index order) and run one head (losses.klFromChatStats)
+   * with fromCache and kl 'same': take the unsteered model's per-row statistics chat_n, chat_ebar [M2, d],
+   * chat_lse and chat_r [M2] (buildPrefixGraph's chatStats, rows in kl_index order) and run one head (losses.klFromChatStats)
    */
   chatStats?: boolean;
 }
@@ -131,7 +131,7 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
     if (spec.chatStats) {
       if (wantGrad) throw new Error('chatStats KL is for evaluation: it has no gradient');
       if (precision !== 'float32') throw new Error('chatStats KL is a float32 head');
-      const stats = { n: g.input('chat_n', 'float32', ['M2', d]), ebar: g.input('chat_ebar', 'float32', ['M2', d]), lse: g.input('chat_lse', 'float32', ['M2']) };
+      const stats = { n: g.input('chat_n', 'float32', ['M2', d]), ebar: g.input('chat_ebar', 'float32', ['M2', d]), lse: g.input('chat_lse', 'float32', ['M2']), r: g.input('chat_r', 'float32', ['M2']) };
       kl = klFromChatStats(b, model, batch.steered, idx, stats, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 2) });
     } else kl = klDivergence(b, model, batch.chat!, batch.steered, idx, precision, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
     out('kl', kl.loss);
@@ -194,6 +194,7 @@ export function buildPrefixGraph(model: LoadedModel, layer: number, hook?: HookP
       outputs.chat_n = g.output(st.n, 'chat_n');
       outputs.chat_ebar = g.output(st.ebar, 'chat_ebar');
       outputs.chat_lse = g.output(st.lse, 'chat_lse');
+      outputs.chat_r = g.output(st.r, 'chat_r');
     }
   }
   return { graph: g, outputs };

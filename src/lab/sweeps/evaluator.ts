@@ -50,7 +50,7 @@ abstract class CachedEvaluator {
   protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, cache: 'labels' | 'chatFinal' | 'chatStats', signal?: AbortSignal, hook?: HookPoint, klChunks?: number) {
     if (!rows.length) throw new Error('no rows to evaluate');
     const withLabels = cache === 'labels';
-    const outNames = { labels: ['hidden'], chatFinal: ['hidden', 'chat_final'], chatStats: ['hidden', 'chat_n', 'chat_ebar', 'chat_lse'] }[cache];
+    const outNames = { labels: ['hidden'], chatFinal: ['hidden', 'chat_final'], chatStats: ['hidden', 'chat_n', 'chat_ebar', 'chat_lse', 'chat_r'] }[cache];
     const g = buildPrefixGraph(model, layer, hook, { chatFinal: cache === 'chatFinal', chatStats: cache === 'chatStats', klRows: CachedEvaluator.maxRows(rows, batchSize), klChunks }).graph;
     const prefix = await CompiledGraph.create(model.store.backend, g, model.store, { gpuOutputs: outNames });
     const out: CachedBatch[] = [];
