@@ -14,7 +14,7 @@ import { grad } from '../engine/autodiff';
 import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, logitsOf, type LoraFactor } from './decoder';
-import { crossEntropy, headChunks, klDivergence, type HeadResult } from './losses';
+import { crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 import { buildPrefixGraph, type SteerGraph } from './steer_graph';
 
@@ -39,6 +39,11 @@ export interface AdapterGraphSpec {
   /** bounds on the CE / KL rows, so the heads chunk their vocabulary-sized tensors (losses.headChunks) */
   ceRows?: number;
   klRows?: number;
+  /**
+   * with fromCache and kl: take the unadapted model's per-row statistics (chat_n, chat_ebar, chat_lse, chat_r from
+   * buildAdapterPrefixGraph's chatStats) and run one head (losses.klFromChatStats); float32, no gradient
+   */
+  chatStats?: boolean;
 }
 
 export function loraLayerOf(key: string): number {
@@ -91,7 +96,8 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
   }
   const pass = (withLora: boolean) => buildDecoder(b, model, { ids, mask }, { ...(start ? { from: start } : {}), ...(withLora ? { lora } : {}) }).final!;
   const adapted = pass(true);
-  const wantChat = !!spec.kl || !!spec.logits?.includes('chat');
+  if (spec.chatStats && !(spec.fromCache && spec.kl)) throw new Error('chatStats needs fromCache and kl');
+  const wantChat = (!!spec.kl && !spec.chatStats) || !!spec.logits?.includes('chat');
   const chat = wantChat ? pass(false) : undefined;
 
   // the heads hand their chunked gradients to one backward pass through the body (losses.ts surrogate)
@@ -106,7 +112,11 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
   if (spec.kl) {
     const idx = g.input('kl_index', 'int64', ['M2']);
     const precision = spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32');
-    kl = klDivergence(b, model, chat!, adapted, idx, precision, { chunks: headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
+    if (spec.chatStats) {
+      if (wantGrad || precision !== 'float32') throw new Error('chatStats KL is a float32 evaluation head: no gradient');
+      const stats = { n: g.input('chat_n', 'float32', ['M2', d]), ebar: g.input('chat_ebar', 'float32', ['M2', d]), lse: g.input('chat_lse', 'float32', ['M2']), r: g.input('chat_r', 'float32', ['M2']) };
+      kl = klFromChatStats(b, model, adapted, idx, stats, { chunks: headChunks(spec.klRows, V, 2) });
+    } else kl = klDivergence(b, model, chat!, adapted, idx, precision, { chunks: headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
     out('kl', kl.loss);
   }
   let total: HeadResult | undefined;
@@ -132,9 +142,12 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
   return { graph: g, outputs };
 }
 
-/** The θ-independent prefix for caching: hidden_states[F] (output of block F−1, F = first adapted layer). */
-export function buildAdapterPrefixGraph(model: LoadedModel, lora: LoraSpec): SteerGraph {
+/**
+ * The θ-independent prefix for caching: hidden_states[F] (output of block F−1, F = first adapted layer), and with
+ * `chatStats` the unadapted model's KL statistics per kl_index row (the rest of the model run without the adapter).
+ */
+export function buildAdapterPrefixGraph(model: LoadedModel, lora: LoraSpec, opts: { chatStats?: boolean; klRows?: number } = {}): SteerGraph {
   const F = firstAdaptedLayer(lora.keys);
   if (F === 0) throw new Error('an adapter on block 0 has no unadapted prefix to cache');
-  return buildPrefixGraph(model, F - 1);
+  return buildPrefixGraph(model, F - 1, undefined, opts);
 }

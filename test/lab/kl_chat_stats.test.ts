@@ -2,7 +2,8 @@
 // point) against the two-head KL computed directly in float64, on a full-vocabulary model (qwen2-hub, 151936
 // tokens, real tokenizer, FineWeb stand-in documents) from tiny to large steering norms; the float32 two-head KL
 // is measured beside it, so the one-head route is held to the accuracy float32 already had. Gemma2's soft-capped
-// head is not linear: its evaluator keeps two heads.
+// head is not linear: its evaluator keeps two heads. The adapter evaluator takes the same route (p_chat = the model
+// without the adapter).
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,12 @@ import { documentRows } from '../../src/lab/data/documents';
 import { randomUnitVector } from '../../src/lab/rng';
 import type { TokenizedRow } from '../../src/lab/data/tokenize';
 import { KlEvaluator } from '../../src/lab/sweeps/evaluator';
+import { AdapterKlEvaluator } from '../../src/lab/adapters/evaluator';
+import { loraFeeds, loraKeys, loraLayout, loraSpec, type AdapterShape } from '../../src/lab/adapters/lora';
+import { buildAdapterGraph } from '../../src/models/adapter_graph';
+import { CompiledGraph } from '../../src/engine/runtime/session';
+import { collate } from '../../src/lab/data/batch';
+import { batchFeeds, klIndexFeed } from '../../src/lab/feeds';
 import { directSteered } from './direct_loss';
 
 const REF = path.resolve(__dirname, '../../../shared/reference');
@@ -71,6 +78,32 @@ describe('KL from the unsteered head statistics', () => {
 
   it('is exactly zero at the zero vector, as the two-head KL is', async () => {
     expect(await kev.kl(new Float32Array(model.config.hiddenSize))).toBe(0);
+  });
+});
+
+describe('the same for a LoRA adapter (the unadapted model is p_chat)', () => {
+  it('one head from the statistics equals the float64 two-head KL as closely as float32 two heads do', async () => {
+    const shape: AdapterShape = { kind: 'lora', rank: 2, alpha: 4, keys: loraKeys(['q', 'down'], [1, 2]) };
+    const size = loraLayout(model.config, shape).size;
+    const one = await AdapterKlEvaluator.create(model, shape, rows, tok.padId, { batchSize: 2, precision: 'float32' });
+    // the float32 two-head KL, directly: one graph over all rows, from token ids
+    const two32 = await CompiledGraph.create(model.store.backend, buildAdapterGraph(model, { lora: loraSpec(shape), ce: false, kl: true, klPrecision: 'float32' }).graph, model.store);
+    const two64 = await AdapterKlEvaluator.create(model, shape, rows, tok.padId, { batchSize: 2, precision: 'float64' });
+    const all = collate(rows, tok.padId);
+    try {
+      // θ = 0 is the unadapted model: exactly 0, as with two heads
+      expect(await one.kl(new Float32Array(size))).toBe(0);
+      for (const scale of [0.05, 0.5, 2]) {
+        const theta = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 1.7 + 0.3) * scale);
+        const [a, exact] = [await one.kl(theta), await two64.kl(theta)];
+        const b32 = (await two32.run({ ...batchFeeds(all, '', false), kl_index: klIndexFeed(all), ...loraFeeds(model.config, shape, theta) })).kl!.data[0] as number;
+        console.log(`adapter θ scale ${scale}: KL ${exact.toExponential(4)}  one-head f32 err ${Math.abs(a - exact).toExponential(2)}  two-head f32 err ${Math.abs(b32 - exact).toExponential(2)}`);
+        expect(exact).toBeGreaterThan(0);
+        expect(Math.abs(a - exact), `scale ${scale}: ${a} vs ${exact}`).toBeLessThanOrEqual(3e-7 + 2 * Math.abs(b32 - exact));
+      }
+    } finally {
+      await Promise.all([one.release(), two32.release(), two64.release()]);
+    }
   });
 });
 

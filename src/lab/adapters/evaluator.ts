@@ -1,10 +1,12 @@
 // Loss and KL of fixed rows under any adapter parameters θ, for the sweeps. Blocks below the first adapted layer
-// do not depend on θ, so each batch's prefix runs once and is cached (an adapter on block 0 has no such prefix;
-// then every evaluation runs the whole model). The same `loss(θ)` / `kl(θ)` shape as the vector evaluators, so
-// sweeps.ts runs unchanged on adapters.
+// do not depend on θ, so each batch's prefix runs once and is cached where it was made (on the GPU under WebGPU);
+// an adapter on block 0 has no such prefix, and then every evaluation runs the whole model. For KL in float32 the
+// unadapted model's head is reduced to per-row statistics in the same prefix run (losses.chatHeadStats), so a point
+// runs the adapted blocks and one head. The same `loss(θ)` / `kl(θ)` shape as the vector evaluators, so sweeps.ts
+// runs unchanged on adapters.
 
 import type { TensorData } from '../../engine/ir';
-import { CompiledGraph } from '../../engine/runtime/session';
+import { CompiledGraph, disposeIfGpu, type Feed } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
 import { buildAdapterGraph, buildAdapterPrefixGraph, firstAdaptedLayer } from '../../models/adapter_graph';
 import { collate, type Batch } from '../data/batch';
@@ -15,6 +17,8 @@ import { loraFeeds, loraLayout, loraSpec, type AdapterShape } from './lora';
 interface PreparedBatch {
   batch: Batch;
   feeds: Record<string, TensorData>;
+  /** the prefix's outputs (hidden, and the chat statistics for KL), GPU tensors under WebGPU */
+  cached: Record<string, Feed>;
   weight: number;
 }
 
@@ -29,14 +33,23 @@ class AdapterEvaluator {
     this.size = loraLayout(model.config, shape).size;
   }
 
+  protected prefix: CompiledGraph | undefined;
+
   protected static cached(shape: AdapterShape): boolean {
     return firstAdaptedLayer(shape.keys) > 0;
   }
 
-  protected static async prepare(model: LoadedModel, shape: AdapterShape, rows: TokenizedRow[], padId: number, batchSize: number, kind: 'ce' | 'kl', signal?: AbortSignal): Promise<PreparedBatch[]> {
+  /** the KL head runs from the unadapted model's statistics: float32, a linear head and a cacheable prefix */
+  protected static statsKl(model: LoadedModel, shape: AdapterShape, precision: 'float32' | 'float64'): boolean {
+    return precision === 'float32' && !model.config.finalSoftcap && AdapterEvaluator.cached(shape);
+  }
+
+  protected static async prepare(model: LoadedModel, shape: AdapterShape, rows: TokenizedRow[], padId: number, batchSize: number, kind: 'ce' | 'kl', signal?: AbortSignal, chatStats = false): Promise<{ batches: PreparedBatch[]; prefix?: CompiledGraph }> {
     if (!rows.length) throw new Error('no rows to evaluate');
     const cached = AdapterEvaluator.cached(shape);
-    const prefix = cached ? await CompiledGraph.create(model.store.backend, buildAdapterPrefixGraph(model, loraSpec(shape)).graph, model.store) : undefined;
+    const outNames = chatStats ? ['hidden', 'chat_n', 'chat_ebar', 'chat_lse', 'chat_r'] : ['hidden'];
+    const klRows = batchSize * Math.max(1, ...rows.map((r) => r.ids.length));
+    const prefix = cached ? await CompiledGraph.create(model.store.backend, buildAdapterPrefixGraph(model, loraSpec(shape), { chatStats, klRows }).graph, model.store, { gpuOutputs: outNames }) : undefined;
     const out: PreparedBatch[] = [];
     try {
       for (let i = 0; i < rows.length; i += batchSize) {
@@ -44,17 +57,20 @@ class AdapterEvaluator {
         const batch = collate(rows.slice(i, i + batchSize), padId);
         const f = batchFeeds(batch, '', kind === 'ce');
         if (kind === 'kl') f.kl_index = klIndexFeed(batch);
+        let c: Record<string, Feed> = {};
         if (prefix) {
-          const { hidden } = await prefix.run({ ids: f.ids!, mask: f.mask! });
+          c = await prefix.runRaw({ ids: f.ids!, mask: f.mask!, ...(chatStats ? { kl_index: f.kl_index! } : {}) }, outNames);
           delete f.ids;
-          f.hidden = hidden!;
         }
-        out.push({ batch, feeds: f, weight: kind === 'ce' ? labelCount(batch) : batch.attentionMask.reduce((a, b) => a + b, 0) });
+        out.push({ batch, feeds: f, cached: c, weight: kind === 'ce' ? labelCount(batch) : batch.attentionMask.reduce((a, b) => a + b, 0) });
       }
-    } finally {
+    } catch (e) {
+      for (const b of out) Object.values(b.cached).forEach(disposeIfGpu);
       await prefix?.release();
+      throw e;
     }
-    return out;
+    // GPU outputs belong to the session that made them: it is released after them (release())
+    return { batches: out, prefix };
   }
 
   protected async evaluate(theta: Float32Array, output: 'ce' | 'kl'): Promise<number> {
@@ -63,7 +79,7 @@ class AdapterEvaluator {
     let s = 0;
     let w = 0;
     for (const b of this.batches) {
-      const out = await this.graph.run({ ...b.feeds, ...lora });
+      const out = await this.graph.run({ ...b.feeds, ...b.cached, ...lora });
       s += (out[output]!.data[0] as number) * b.weight;
       w += b.weight;
     }
@@ -71,6 +87,10 @@ class AdapterEvaluator {
   }
 
   async release(): Promise<void> {
+    for (const b of this.batches) Object.values(b.cached).forEach(disposeIfGpu);
+    this.batches = [];
+    await this.prefix?.release();
+    this.prefix = undefined;
     await this.graph.release();
   }
 }
@@ -80,7 +100,7 @@ export class AdapterLossEvaluator extends AdapterEvaluator {
   static async create(model: LoadedModel, shape: AdapterShape, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal } = {}): Promise<AdapterLossEvaluator> {
     const g = buildAdapterGraph(model, { lora: loraSpec(shape), ce: true, fromCache: AdapterEvaluator.cached(shape) });
     const e = new AdapterLossEvaluator(model, shape, await CompiledGraph.create(model.store.backend, g.graph, model.store));
-    e.batches = await AdapterEvaluator.prepare(model, shape, rows, padId, opts.batchSize ?? 8, 'ce', opts.signal);
+    ({ batches: e.batches, prefix: e.prefix } = await AdapterEvaluator.prepare(model, shape, rows, padId, opts.batchSize ?? 8, 'ce', opts.signal));
     return e;
   }
 
@@ -92,9 +112,13 @@ export class AdapterLossEvaluator extends AdapterEvaluator {
 /** Mean per-token KL(p_chat ‖ p_adapted) over the real tokens of fixed rows, p_chat = adapter disabled. */
 export class AdapterKlEvaluator extends AdapterEvaluator {
   static async create(model: LoadedModel, shape: AdapterShape, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64' } = {}): Promise<AdapterKlEvaluator> {
-    const g = buildAdapterGraph(model, { lora: loraSpec(shape), ce: false, kl: true, fromCache: AdapterEvaluator.cached(shape), klPrecision: opts.precision });
+    const precision = opts.precision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    const stats = AdapterEvaluator.statsKl(model, shape, precision);
+    const bs = opts.batchSize ?? 4;
+    const klRows = bs * Math.max(1, ...rows.map((r) => r.ids.length));
+    const g = buildAdapterGraph(model, { lora: loraSpec(shape), ce: false, kl: true, fromCache: AdapterEvaluator.cached(shape), klPrecision: precision, chatStats: stats, klRows });
     const e = new AdapterKlEvaluator(model, shape, await CompiledGraph.create(model.store.backend, g.graph, model.store));
-    e.batches = await AdapterEvaluator.prepare(model, shape, rows, padId, opts.batchSize ?? 4, 'kl', opts.signal);
+    ({ batches: e.batches, prefix: e.prefix } = await AdapterEvaluator.prepare(model, shape, rows, padId, bs, 'kl', opts.signal, stats));
     return e;
   }
 
