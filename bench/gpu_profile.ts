@@ -13,7 +13,7 @@ import { weightsFromOnnx } from '../src/models/onnx_weights';
 import { LoadedModel } from '../src/models/model';
 import { buildSteerGraph } from '../src/models/steer_graph';
 import { labelRows } from '../src/models/losses';
-import { buildStepGraph, TOP_K } from '../src/lab/generate';
+import { buildStepGraph } from '../src/lab/generate';
 import path from 'node:path';
 import { arg } from './cli';
 
@@ -142,11 +142,11 @@ async function main() {
     await profileOf(ort, hub, plainFeeds(KB, KT), `plain ORT: with-past q4 export, ${KB}×${KT}, full logits`);
   }
 
-  // one decode step of batch 8 with 32 tokens of KV cache (the generator's graph: logits stay, the sampled ids,
-  // top-64 and lse return)
+  // one decode step of batch 8 with 32 tokens of KV cache (the generator's graph for top-p 1 and greedy: logits
+  // stay, the sampled and ArgMax ids and lse return)
   if (want('decode')) {
     const [DB, P] = [8, 32];
-    const gd = buildStepGraph(model, L, true, TOP_K);
+    const gd = buildStepGraph(model, L, true, 0); // top-p 1 and greedy: no TopK
     const sd = serialize(gd, {});
     const df: Record<string, unknown> = {
       v: feeds.v, alpha: new ort.Tensor('float32', new Float32Array([1]), []), inv_temp: new ort.Tensor('float32', new Float32Array([1]), []),

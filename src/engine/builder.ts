@@ -216,6 +216,10 @@ export class Builder {
     const [values, indices] = this.apply('TopK', [a, this.ints([k])], { axis: -1, largest: 1, sorted: 1 });
     return [values!, indices!];
   }
+  /** int64 index of the first maximum along `axis` (the axis dropped) */
+  argMax(a: Value, axis: number): Value {
+    return this.one('ArgMax', [a], { axis, keepdims: 0, select_last_index: 0 });
+  }
   softmax(a: Value, axis = -1): Value {
     return this.one('Softmax', [a], { axis });
   }

@@ -5,9 +5,10 @@
 // What crosses to the CPU per token is small: the KV cache (present_*) and the vocabulary-sized logits stay on
 // the GPU (WebGPU: 'gpu-buffer' outputs fed back as the next step's inputs). At top-p 1 (the EM evaluation's
 // setting) the graph samples itself: the CPU's seeded Rng feeds one uniform per row and the step returns the
-// token at that point of the CDF (gpu_sampler.ts). For a nucleus (top-p < 1) it returns the top-K tempered
-// logits, their ids and the row's log-sum-exp, which decide whenever the nucleus lies within the top K; only
-// otherwise is the full row read.
+// token at that point of the CDF (gpu_sampler.ts); greedy decoding takes its ArgMax. For a nucleus (top-p < 1) a
+// second pair of graphs, compiled on first use, also returns the top-K tempered logits, their ids and the row's
+// log-sum-exp, which decide whenever the nucleus lies within the top K; only otherwise is the full row read.
+// (TopK is ~170 sort kernels per step on WebGPU: the graphs that do not need it do not carry it.)
 
 import type { HookPoint } from '../models/hooks';
 import { Builder } from '../engine/builder';
@@ -37,7 +38,11 @@ export interface SampleOptions {
 /** candidates returned per row and token */
 export const TOP_K = 64;
 
-/** `lora`: a LoRA adapter whose factors are inputs lora.<key>.A [r, in] / .B [out, r] (adapter_graph.ts layout) */
+/**
+ * One prefill (withPast false) or decode step. Outputs logits [B, V] (left on the GPU), lse, `sampled` (the
+ * inverse-CDF draw at u), `greedy` (ArgMax) and the present KV; with k > 0 also top_values / top_indices.
+ * `lora`: a LoRA adapter whose factors are inputs lora.<key>.A [r, in] / .B [out, r] (adapter_graph.ts layout)
+ */
 export function buildStepGraph(model: LoadedModel, layer: number, withPast: boolean, k: number, hook?: HookPoint, lora?: LoraSpec): Graph {
   const cfg = model.config;
   const g = new Graph(withPast ? 'decode' : 'prefill');
@@ -66,9 +71,12 @@ export function buildStepGraph(model: LoadedModel, layer: number, withPast: bool
   const logits = logitsOf(b, model, last); // [B, V]
   g.output(logits, 'logits');
   const z = b.mul(logits, invTemp);
-  const [values, indices] = b.topK(z, k);
-  g.output(values, 'top_values');
-  g.output(indices, 'top_indices');
+  if (k > 0) {
+    const [values, indices] = b.topK(z, k);
+    g.output(values, 'top_values');
+    g.output(indices, 'top_indices');
+  }
+  g.output(b.argMax(logits, 1), 'greedy');
   const lse = b.reduceLogSumExp(z, [1], true);
   g.output(b.reshape(lse, [-1]), 'lse');
   g.output(inverseCdfSample(b, z, lse, u, cfg.vocabSize), 'sampled');
@@ -155,25 +163,30 @@ export function sampleFromTop(top: TopCandidates, topP: number, u: number): { id
   return undefined;
 }
 
+type StepGraphs = { prefill: CompiledGraph; decode: CompiledGraph };
+
 export class Generator {
+  private nucleus: Promise<StepGraphs> | undefined;
   private constructor(
     readonly model: LoadedModel,
     readonly layer: number,
-    private readonly prefill: CompiledGraph,
-    private readonly decode: CompiledGraph,
+    private readonly plain: StepGraphs,
     private readonly k: number,
+    private readonly compile: (k: number) => Promise<StepGraphs>,
   ) {}
 
   /** `hook`: where α·v is added (models/hooks.ts); with `lora`, every generate() call feeds that adapter's factors (opts.lora) */
   static async create(model: LoadedModel, layer: number, hook?: HookPoint, lora?: LoraSpec): Promise<Generator> {
     const be = model.store.backend;
-    const k = Math.min(TOP_K, model.config.vocabSize);
     const gpu = ['logits', ...Array.from({ length: model.config.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
-    const [p, d] = await Promise.all([
-      CompiledGraph.create(be, buildStepGraph(model, layer, false, k, hook, lora), model.store, { gpuOutputs: gpu }),
-      CompiledGraph.create(be, buildStepGraph(model, layer, true, k, hook, lora), model.store, { gpuOutputs: gpu }),
-    ]);
-    return new Generator(model, layer, p, d, k);
+    const compile = async (k: number): Promise<StepGraphs> => {
+      const [prefill, decode] = await Promise.all([
+        CompiledGraph.create(be, buildStepGraph(model, layer, false, k, hook, lora), model.store, { gpuOutputs: gpu }),
+        CompiledGraph.create(be, buildStepGraph(model, layer, true, k, hook, lora), model.store, { gpuOutputs: gpu }),
+      ]);
+      return { prefill, decode };
+    };
+    return new Generator(model, layer, await compile(0), Math.min(TOP_K, model.config.vocabSize), compile);
   }
 
   /**
@@ -195,7 +208,9 @@ export class Generator {
     const outs: number[][] = Array.from({ length: B }, () => []);
     const ids = (rows: number[][]): TensorData => ({ dtype: 'int64', shape: [B, rows[0]!.length], data: BigInt64Array.from(rows.flat(), (x) => BigInt(x)) });
     const ones = (S: number): TensorData => ({ dtype: 'int64', shape: [B, S], data: new BigInt64Array(B * S).fill(1n) });
-    const names = ['logits', 'top_values', 'top_indices', 'lse', 'sampled', ...Array.from({ length: cfg.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
+    const nucleus = !greedy && opts.topP < 1;
+    const graphs = nucleus ? await (this.nucleus ??= this.compile(this.k).catch((e: unknown) => ((this.nucleus = undefined), Promise.reject(e)))) : this.plain;
+    const names = ['logits', 'lse', 'sampled', 'greedy', ...(nucleus ? ['top_values', 'top_indices'] : []), ...Array.from({ length: cfg.numLayers }, (_, i) => [`present_k_${i}`, `present_v_${i}`]).flat()];
     let past: Record<string, Feed> | null = null;
     const dropPast = () => {
       if (past) for (const t of Object.values(past)) disposeIfGpu(t);
@@ -211,8 +226,8 @@ export class Generator {
         const u = { dtype: 'float32' as const, shape: [B], data: Float32Array.from(draws, (x) => Math.min(Math.max(x, 2 ** -24), 1 - 2 ** -24)) };
         const out =
           opts.useCache === false || !past
-            ? await this.prefill.runRaw({ ...base, u, ids: ids(seqs), mask: ones(S) }, names)
-            : await this.decode.runRaw({ ...base, u, ...past, ids: ids(seqs.map((s) => [s.at(-1)!])), mask: ones(S) }, names);
+            ? await graphs.prefill.runRaw({ ...base, u, ids: ids(seqs), mask: ones(S) }, names)
+            : await graphs.decode.runRaw({ ...base, u, ...past, ids: ids(seqs.map((s) => [s.at(-1)!])), mask: ones(S) }, names);
         dropPast();
         if (opts.useCache !== false) {
           past = {};
@@ -221,10 +236,9 @@ export class Generator {
             past[`past_v_${i}`] = out[`present_v_${i}`]!;
           }
         } else for (let i = 0; i < cfg.numLayers; i++) (disposeIfGpu(out[`present_k_${i}`]), disposeIfGpu(out[`present_v_${i}`]));
-        const values = out.top_values!.data as Float32Array;
-        const topIds = out.top_indices!.data as BigInt64Array;
         const lse = out.lse!.data as Float32Array;
         const sampled = out.sampled!.data as BigInt64Array;
+        const argmax = out.greedy!.data as BigInt64Array;
         let full: Float32Array | undefined;
         const row = async (r: number) => {
           full ??= (await (out.logits as unknown as { getData(release?: boolean): Promise<Float32Array> }).getData?.()) ?? (out.logits!.data as Float32Array);
@@ -237,9 +251,11 @@ export class Generator {
             continue;
           }
           let tok: number;
-          if (greedy) tok = Number(topIds[r * K]!);
-          else if (opts.topP >= 1) tok = Number(sampled[r]!);
+          if (greedy) tok = Number(argmax[r]!);
+          else if (!nucleus) tok = Number(sampled[r]!);
           else {
+            const values = out.top_values!.data as Float32Array;
+            const topIds = out.top_indices!.data as BigInt64Array;
             const top = { values: values.subarray(r * K, (r + 1) * K), ids: topIds.subarray(r * K, (r + 1) * K), lse: lse[r]! };
             const pick = sampleFromTop(top, opts.topP, draws[r]!);
             tok = pick ? pick.id : sampleToken(await row(r), opts.temperature, opts.topP, rng);
@@ -261,6 +277,8 @@ export class Generator {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.prefill.release(), this.decode.release()]);
+    const all = [this.plain, ...(this.nucleus ? [await this.nucleus.catch(() => undefined)].filter((g): g is StepGraphs => !!g) : [])];
+    this.nucleus = undefined;
+    await Promise.all(all.flatMap((g) => [g.prefill.release(), g.decode.release()]));
   }
 }

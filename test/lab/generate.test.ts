@@ -38,6 +38,9 @@ describe('generation', () => {
     const offFull = await gen.generate(prompt, { v, alpha: 256 }, { ...base, strength: 0, useCache: false });
     expect(off).toEqual(offFull);
     expect(off[0]).not.toEqual(cached[0]); // the vector changes what the model says
+    // greedy takes the graph's ArgMax; a nucleus of one token (top-p → 0) takes the TopK graphs' first candidate
+    const nucleus1 = await gen.generate(prompt, { v, alpha: 256 }, { ...base, temperature: 1, topP: 1e-9 });
+    expect(nucleus1).toEqual(cached);
   });
 
   it('samples reproducibly per seed and stops at EOS', async () => {
