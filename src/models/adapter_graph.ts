@@ -14,7 +14,7 @@ import { grad } from '../engine/autodiff';
 import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, logitsOf, type LoraFactor } from './decoder';
-import { crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
+import { chatStatsInputs, crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 import { buildPrefixGraph, type SteerGraph } from './steer_graph';
 
@@ -114,8 +114,7 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
     const precision = spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32');
     if (spec.chatStats) {
       if (wantGrad || precision !== 'float32') throw new Error('chatStats KL is a float32 evaluation head: no gradient');
-      const stats = { n: g.input('chat_n', 'float32', ['M2', d]), ebar: g.input('chat_ebar', 'float32', ['M2', d]), lse: g.input('chat_lse', 'float32', ['M2']), r: g.input('chat_r', 'float32', ['M2']) };
-      kl = klFromChatStats(b, model, adapted, idx, stats, { chunks: headChunks(spec.klRows, V, 2) });
+      kl = klFromChatStats(b, model, adapted, idx, chatStatsInputs(b, d), { chunks: headChunks(spec.klRows, V, 2) });
     } else kl = klDivergence(b, model, chat!, adapted, idx, precision, { chunks: headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
     out('kl', kl.loss);
   }

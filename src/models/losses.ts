@@ -139,6 +139,26 @@ export function klDivergence(b: Builder, model: LoadedModel, chatFinal: Value, s
   return { loss, surrogate: opts.grad ? sumAll(b, surr) : undefined };
 }
 
+/** The unsteered model's per-row KL statistics (chatHeadStats), and their graph input/output names. */
+export interface ChatHeadStats {
+  n: Value;
+  ebar: Value;
+  lse: Value;
+  r: Value;
+}
+export const CHAT_STATS_NAMES: Record<keyof ChatHeadStats, string> = { n: 'chat_n', ebar: 'chat_ebar', lse: 'chat_lse', r: 'chat_r' };
+
+/** Whether a KL evaluation may run from chatHeadStats: a float32 head that is linear (not Gemma2's soft-capped one). */
+export function chatStatsApply(model: LoadedModel, precision: 'float32' | 'float64'): boolean {
+  return precision === 'float32' && !model.config.finalSoftcap;
+}
+
+/** The statistics as graph inputs, rows in kl_index order ([M2, d], [M2, d], [M2], [M2]). */
+export function chatStatsInputs(b: Builder, d: number): ChatHeadStats {
+  const n = CHAT_STATS_NAMES;
+  return { n: b.g.input(n.n, 'float32', ['M2', d]), ebar: b.g.input(n.ebar, 'float32', ['M2', d]), lse: b.g.input(n.lse, 'float32', ['M2']), r: b.g.input(n.r, 'float32', ['M2']) };
+}
+
 /**
  * What KL(p_chat ‖ p_steered) needs of the unsteered model at each of `index`'s rows, for evaluations that
  * repeat over many vectors on the same rows (the FineWeb and checkpoint KL sweeps). For a linear head
@@ -153,13 +173,6 @@ export function klDivergence(b: Builder, model: LoadedModel, chatFinal: Value, s
  * (same kernels on bitwise-equal logits). Not for Gemma2's soft-capped head (not linear).
  * Returns [M, d], [M, d], [M], [M] in index order.
  */
-export interface ChatHeadStats {
-  n: Value;
-  ebar: Value;
-  lse: Value;
-  r: Value;
-}
-
 export function chatHeadStats(b: Builder, model: LoadedModel, chatFinal: Value, index: Value, opts: { chunks?: number } = {}): ChatHeadStats {
   if (model.config.finalSoftcap) throw new Error('KL from chat statistics needs a linear head; this model soft-caps its logits');
   const d = model.config.hiddenSize;

@@ -14,7 +14,7 @@ import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, gatherRows, logitsOf, type LoraFactor } from './decoder';
 import { cachedBlocks, type HookPoint } from './hooks';
-import { chatHeadStats, crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
+import { CHAT_STATS_NAMES, chatHeadStats, chatStatsInputs, crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 
 export interface SteerGraphSpec {
@@ -131,8 +131,7 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
     if (spec.chatStats) {
       if (wantGrad) throw new Error('chatStats KL is for evaluation: it has no gradient');
       if (precision !== 'float32') throw new Error('chatStats KL is a float32 head');
-      const stats = { n: g.input('chat_n', 'float32', ['M2', d]), ebar: g.input('chat_ebar', 'float32', ['M2', d]), lse: g.input('chat_lse', 'float32', ['M2']), r: g.input('chat_r', 'float32', ['M2']) };
-      kl = klFromChatStats(b, model, batch.steered, idx, stats, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 2) });
+      kl = klFromChatStats(b, model, batch.steered, idx, chatStatsInputs(b, d), { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 2) });
     } else kl = klDivergence(b, model, batch.chat!, batch.steered, idx, precision, { chunks: spec.klChunks ?? headChunks(spec.klRows, V, 6, precision === 'float64' ? 8 : 4), grad: wantGrad });
     out('kl', kl.loss);
   }
@@ -191,10 +190,7 @@ export function buildPrefixGraph(model: LoadedModel, layer: number, hook?: HookP
     if (opts.chatStats) {
       // per KL row: what klFromChatStats needs of the unsteered model (input kl_index [M2], the rows it scores)
       const st = chatHeadStats(b, model, final, g.input('kl_index', 'int64', ['M2']), { chunks: opts.klChunks ?? headChunks(opts.klRows, model.config.vocabSize, 3) });
-      outputs.chat_n = g.output(st.n, 'chat_n');
-      outputs.chat_ebar = g.output(st.ebar, 'chat_ebar');
-      outputs.chat_lse = g.output(st.lse, 'chat_lse');
-      outputs.chat_r = g.output(st.r, 'chat_r');
+      for (const [k, name] of Object.entries(CHAT_STATS_NAMES)) outputs[name] = g.output(st[k as keyof typeof st], name);
     }
   }
   return { graph: g, outputs };

@@ -9,7 +9,8 @@ import type { TensorData } from '../../engine/ir';
 import { CompiledGraph, disposeIfGpu, type Feed } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
 import { buildAdapterGraph, buildAdapterPrefixGraph, firstAdaptedLayer } from '../../models/adapter_graph';
-import { collate, type Batch } from '../data/batch';
+import { CHAT_STATS_NAMES, chatStatsApply } from '../../models/losses';
+import { collate, maxBatchRows, type Batch } from '../data/batch';
 import type { TokenizedRow } from '../data/tokenize';
 import { batchFeeds, klIndexFeed, labelCount } from '../feeds';
 import { loraFeeds, loraLayout, loraSpec, type AdapterShape } from './lora';
@@ -41,15 +42,14 @@ class AdapterEvaluator {
 
   /** the KL head runs from the unadapted model's statistics: float32, a linear head and a cacheable prefix */
   protected static statsKl(model: LoadedModel, shape: AdapterShape, precision: 'float32' | 'float64'): boolean {
-    return precision === 'float32' && !model.config.finalSoftcap && AdapterEvaluator.cached(shape);
+    return chatStatsApply(model, precision) && AdapterEvaluator.cached(shape);
   }
 
   protected static async prepare(model: LoadedModel, shape: AdapterShape, rows: TokenizedRow[], padId: number, batchSize: number, kind: 'ce' | 'kl', signal?: AbortSignal, chatStats = false): Promise<{ batches: PreparedBatch[]; prefix?: CompiledGraph }> {
     if (!rows.length) throw new Error('no rows to evaluate');
     const cached = AdapterEvaluator.cached(shape);
-    const outNames = chatStats ? ['hidden', 'chat_n', 'chat_ebar', 'chat_lse', 'chat_r'] : ['hidden'];
-    const klRows = batchSize * Math.max(1, ...rows.map((r) => r.ids.length));
-    const prefix = cached ? await CompiledGraph.create(model.store.backend, buildAdapterPrefixGraph(model, loraSpec(shape), { chatStats, klRows }).graph, model.store, { gpuOutputs: outNames }) : undefined;
+    const outNames = chatStats ? ['hidden', ...Object.values(CHAT_STATS_NAMES)] : ['hidden'];
+    const prefix = cached ? await CompiledGraph.create(model.store.backend, buildAdapterPrefixGraph(model, loraSpec(shape), { chatStats, klRows: maxBatchRows(rows, batchSize) }).graph, model.store, { gpuOutputs: outNames }) : undefined;
     const out: PreparedBatch[] = [];
     try {
       for (let i = 0; i < rows.length; i += batchSize) {
@@ -115,8 +115,7 @@ export class AdapterKlEvaluator extends AdapterEvaluator {
     const precision = opts.precision ?? (model.store.backend.float64 ? 'float64' : 'float32');
     const stats = AdapterEvaluator.statsKl(model, shape, precision);
     const bs = opts.batchSize ?? 4;
-    const klRows = bs * Math.max(1, ...rows.map((r) => r.ids.length));
-    const g = buildAdapterGraph(model, { lora: loraSpec(shape), ce: false, kl: true, fromCache: AdapterEvaluator.cached(shape), klPrecision: precision, chatStats: stats, klRows });
+    const g = buildAdapterGraph(model, { lora: loraSpec(shape), ce: false, kl: true, fromCache: AdapterEvaluator.cached(shape), klPrecision: precision, chatStats: stats, klRows: maxBatchRows(rows, bs) });
     const e = new AdapterKlEvaluator(model, shape, await CompiledGraph.create(model.store.backend, g.graph, model.store));
     ({ batches: e.batches, prefix: e.prefix } = await AdapterEvaluator.prepare(model, shape, rows, padId, bs, 'kl', opts.signal, stats));
     return e;

@@ -17,6 +17,11 @@ export interface Batch {
   lines: number[];
 }
 
+/** Rows × tokens of the longest padded batch `rows` make in batches of `batchSize` (the heads' chunk bound). */
+export function maxBatchRows(rows: TokenizedRow[], batchSize: number): number {
+  return batchSize * Math.max(1, ...rows.map((r) => r.ids.length));
+}
+
 export function collate(rows: TokenizedRow[], padId: number, opts: { padTo?: number } = {}): Batch {
   if (rows.length === 0) throw new Error('collate: empty batch');
   if (!Number.isInteger(padId) || padId < 0) throw new Error(`collate: padId must be a non-negative integer, got ${padId}`);

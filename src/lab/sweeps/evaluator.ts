@@ -10,7 +10,8 @@ import { CompiledGraph, disposeIfGpu, type Feed } from '../../engine/runtime/ses
 import type { LoadedModel } from '../../models/model';
 import type { HookPoint } from '../../models/hooks';
 import { buildPrefixGraph, buildSteerGraph } from '../../models/steer_graph';
-import { collate, type Batch } from '../data/batch';
+import { CHAT_STATS_NAMES, chatStatsApply } from '../../models/losses';
+import { collate, maxBatchRows, type Batch } from '../data/batch';
 import type { TokenizedRow } from '../data/tokenize';
 import { batchFeeds, f32, klIndexFeed, labelCount, scalar } from '../feeds';
 
@@ -50,8 +51,8 @@ abstract class CachedEvaluator {
   protected static async prefixes(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, batchSize: number, cache: 'labels' | 'chatFinal' | 'chatStats', signal?: AbortSignal, hook?: HookPoint, klChunks?: number) {
     if (!rows.length) throw new Error('no rows to evaluate');
     const withLabels = cache === 'labels';
-    const outNames = { labels: ['hidden'], chatFinal: ['hidden', 'chat_final'], chatStats: ['hidden', 'chat_n', 'chat_ebar', 'chat_lse', 'chat_r'] }[cache];
-    const g = buildPrefixGraph(model, layer, hook, { chatFinal: cache === 'chatFinal', chatStats: cache === 'chatStats', klRows: CachedEvaluator.maxRows(rows, batchSize), klChunks }).graph;
+    const outNames = { labels: ['hidden'], chatFinal: ['hidden', 'chat_final'], chatStats: ['hidden', ...Object.values(CHAT_STATS_NAMES)] }[cache];
+    const g = buildPrefixGraph(model, layer, hook, { chatFinal: cache === 'chatFinal', chatStats: cache === 'chatStats', klRows: maxBatchRows(rows, batchSize), klChunks }).graph;
     const prefix = await CompiledGraph.create(model.store.backend, g, model.store, { gpuOutputs: outNames });
     const out: CachedBatch[] = [];
     try {
@@ -71,11 +72,6 @@ abstract class CachedEvaluator {
     }
     // GPU outputs belong to the session that made them: it is released after them (release())
     return { batches: out, prefix };
-  }
-
-  /** the longest padded batch, for the heads' chunk bounds */
-  protected static maxRows(rows: TokenizedRow[], batchSize: number): number {
-    return batchSize * Math.max(1, ...rows.map((r) => r.ids.length));
   }
 
   protected async evaluate(effective: Float32Array, output: string, extra: (b: CachedBatch) => Record<string, TensorData>): Promise<number> {
@@ -102,7 +98,7 @@ abstract class CachedEvaluator {
 export class LossEvaluator extends CachedEvaluator {
   static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; hook?: HookPoint } = {}): Promise<LossEvaluator> {
     const bs = opts.batchSize ?? 8;
-    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: true, fromCache: true, ceRows: CachedEvaluator.maxRows(rows, bs) });
+    const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: true, fromCache: true, ceRows: maxBatchRows(rows, bs) });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new LossEvaluator(model, layer, graph);
     ({ batches: e.batches, prefix: e.prefix } = await CachedEvaluator.prefixes(model, layer, rows, padId, bs, 'labels', opts.signal, opts.hook));
@@ -124,8 +120,8 @@ export class KlEvaluator extends CachedEvaluator {
   static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64'; hook?: HookPoint; klChunks?: number } = {}): Promise<KlEvaluator> {
     const bs = opts.batchSize ?? 4;
     const precision = opts.precision ?? (model.store.backend.float64 ? 'float64' : 'float32');
-    const stats = precision === 'float32' && !model.config.finalSoftcap;
-    const klRows = CachedEvaluator.maxRows(rows, bs);
+    const stats = chatStatsApply(model, precision);
+    const klRows = maxBatchRows(rows, bs);
     const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, chatFinal: !stats, chatStats: stats, klPrecision: precision, klRows, klChunks: opts.klChunks });
     const graph = await CompiledGraph.create(model.store.backend, g.graph, model.store);
     const e = new KlEvaluator(model, layer, graph);
