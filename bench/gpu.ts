@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { execSync } from 'node:child_process';
 import type * as OrtNS from 'onnxruntime-web';
+import { CapturedGraph } from '../src/engine/runtime/captured';
 import { CompiledGraph } from '../src/engine/runtime/session';
 import type { TensorData } from '../src/engine/ir';
 import { parseHfConfig } from '../src/models/config_parse';
@@ -138,6 +139,22 @@ async function main() {
     results.push({ what: `forward, full logits kept on the GPU (${B}×${T})`, ours: await median(() => logits.runRaw({ v: feeds.v!, alpha: feeds.alpha!, ids: feeds.ids!, mask: feeds.mask! })), unit: 'ms' });
     results.push({ what: `forward, CE loss (${B}×${T}, layer ${L})`, ours: await median(() => fwd.run(feeds)), torch: torch.fwd_ms as number, unit: 'ms' });
     results.push({ what: 'train step: forward + backward ∂CE/∂v', ours: await median(() => fwdBwd.run(feeds)), torch: torch.fwd_bwd_ms as number, unit: 'ms' });
+    // the same graph graph-captured (what the trainer runs on WebGPU): replayed GPU commands, no per-kernel dispatch
+    // as the trainer runs it (ce_step.ts): label rows padded to every position of the batch, weight 0 on padding
+    const captured = await CapturedGraph.create(be, buildSteerGraph(model, { layer: L, ce: true, grads: ['ce'], ceRows: B * T, ceWeighted: true }).graph, model.store);
+    const M = lr.index.length;
+    const pad = (x: BigInt64Array) => { const o = new BigInt64Array(B * T); o.set(x); return o; };
+    const capFeeds: Record<string, TensorData> = {
+      ...feeds,
+      ce_index: { dtype: 'int64', shape: [B * T], data: pad(lr.index) },
+      ce_target: { dtype: 'int64', shape: [B * T], data: pad(lr.target) },
+      ce_weight: { dtype: 'float32', shape: [B * T], data: new Float32Array(B * T).fill(1, 0, M) },
+    };
+    const capOut = await captured.run(capFeeds);
+    const refOut = await fwdBwd.run(feeds);
+    extra.captured_grad_max_abs_diff = Math.max(...Array.from(refOut.grad_ce!.data as Float32Array, (x, i) => Math.abs(x - (capOut.grad_ce!.data[i] as number))));
+    results.push({ what: 'train step, graph-captured (the trainer on WebGPU)', ours: await median(() => captured.run(capFeeds)), torch: torch.fwd_bwd_ms as number, unit: 'ms' });
+    await captured.release();
     const pre = await prefix.runRaw({ ids: feeds.ids!, mask: feeds.mask! });
     results.push({ what: `prefix to layer ${L} (once per batch)`, ours: await median(() => prefix.runRaw({ ids: feeds.ids!, mask: feeds.mask! })), unit: 'ms' });
     results.push({ what: `step from cached layer-${L} activations`, ours: await median(() => cached.run({ ...rest, hidden: pre.hidden! as never })), unit: 'ms' });

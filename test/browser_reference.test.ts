@@ -44,6 +44,9 @@ describe.skipIf(skip)('reference check in Chromium on WebGPU', () => {
       expect(r.backend).toBe('webgpu');
       expect(r.failures).toEqual([]);
       expect(r.grad_cos_min as number).toBeGreaterThanOrEqual(TOLERANCE.float32.gradCos);
+      // the trainer's step, graph-captured (padded batch, weighted label rows), equals PyTorch as well
+      expect(r.step_route).toBe('captured');
+      expect(r.step_grad_cos as number).toBeGreaterThanOrEqual(TOLERANCE.float32.gradCos);
       if (name.endsWith('-hub')) expect(r.tokenization_exact).toBe(true);
       else expect(r.q4_logits_abs_err as number).toBeLessThanOrEqual(TOLERANCE.float32.q4Abs);
       await page.close();

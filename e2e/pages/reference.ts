@@ -2,6 +2,7 @@
 import { createBackend } from '../../src/engine/runtime/backend';
 import { runReference, type ReferenceFiles } from '../../src/models/verify_pytorch_reference';
 import { tokenizeReferenceText } from '../../src/lab/verify_reference_tokenize';
+import { trainStepCheck } from '../../src/lab/train/verify_step';
 import { SourceError } from '../../src/models/file_source';
 
 declare global {
@@ -22,6 +23,7 @@ window.steerlabReference = async (folderUrl, ortDist, optLevel) => {
     },
     has: async (p) => (await fetch(folderUrl + p, { method: 'HEAD' })).ok,
   };
-  const result = await runReference(files, backend, { tokenize: tokenizeReferenceText });
+  // the trainer's own step too: graph-captured on WebGPU, as training runs it
+  const result = await runReference(files, backend, { tokenize: tokenizeReferenceText, trainStep: trainStepCheck() });
   return { backend: backend.kind, reason: backend.reason, adapter: backend.adapter?.description ?? backend.adapter?.vendor, ...result };
 };

@@ -36,3 +36,24 @@ export function labelCount(batch: Batch): number {
   for (let b = 0; b < batch.B; b++) for (let t = 1; t < batch.T; t++) n += batch.lossMask[b * batch.T + t]! ? 1 : 0;
   return n;
 }
+
+/**
+ * CE label rows padded to exactly `rows` entries (graph capture needs fixed shapes): padding points at row 0 with
+ * ce_weight 0, which the ceWeighted graphs leave out of the mean and its gradient.
+ */
+export function paddedLabelFeeds(batch: Batch, rows: number): Record<string, TensorData> {
+  const r = labelRows(batch.inputIds, batch.lossMask, batch.B, batch.T);
+  const n = r.index.length;
+  if (n > rows) throw new Error(`paddedLabelFeeds: ${n} label rows do not fit ${rows}`);
+  const index = new BigInt64Array(rows);
+  const target = new BigInt64Array(rows);
+  const weight = new Float32Array(rows);
+  index.set(r.index);
+  target.set(r.target);
+  weight.fill(1, 0, n);
+  return {
+    ce_index: { dtype: 'int64', shape: [rows], data: index },
+    ce_target: { dtype: 'int64', shape: [rows], data: target },
+    ce_weight: f32([rows], weight),
+  };
+}

@@ -38,6 +38,8 @@ export interface AdapterGraphSpec {
   logits?: ('lora' | 'chat')[];
   /** bounds on the CE / KL rows, so the heads chunk their vocabulary-sized tensors (losses.headChunks) */
   ceRows?: number;
+  /** take ce_weight [M] (1 real, 0 padding): label rows padded to a fixed count (graph capture) */
+  ceWeighted?: boolean;
   klRows?: number;
   /**
    * with fromCache and kl: take the unadapted model's per-row statistics (chat_n, chat_ebar, chat_lse, chat_r from
@@ -106,7 +108,10 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
   let ce: HeadResult | undefined;
   let kl: HeadResult | undefined;
   if (spec.ce !== false) {
-    ce = crossEntropy(b, model, adapted, g.input('ce_index', 'int64', ['M']), g.input('ce_target', 'int64', ['M']), { chunks: headChunks(spec.ceRows, V), grad: wantGrad });
+    const idx = g.input('ce_index', 'int64', ['M']);
+    const tgt = g.input('ce_target', 'int64', ['M']);
+    const rowWeight = spec.ceWeighted ? g.input('ce_weight', 'float32', ['M']) : undefined;
+    ce = crossEntropy(b, model, adapted, idx, tgt, { chunks: headChunks(spec.ceRows, V), grad: wantGrad, rowWeight });
     out('ce', ce.loss);
   }
   if (spec.kl) {

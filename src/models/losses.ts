@@ -70,9 +70,11 @@ const count = (b: Builder, index: Value) => b.cast(b.gather(b.shapeOf(index), b.
  * Mean next-token cross-entropy, CE = mean over rows of logsumexp(z) − z[target]. `index` [M] are the flat
  * positions t−1 whose logits predict a label at t; `target` [M] the label ids.
  */
-export function crossEntropy(b: Builder, model: LoadedModel, final: Value, index: Value, target: Value, opts: { chunks?: number; grad?: boolean } = {}): HeadResult {
+export function crossEntropy(b: Builder, model: LoadedModel, final: Value, index: Value, target: Value, opts: { chunks?: number; grad?: boolean; rowWeight?: Value } = {}): HeadResult {
   const d = model.config.hiddenSize;
-  const M = count(b, index);
+  // rowWeight [M] (1 real, 0 padding) lets a caller pad the label rows to a fixed count (graph capture): the
+  // mean is then over the weight's sum
+  const M = opts.rowWeight ? b.reduceSum(opts.rowWeight, [0], true) : count(b, index);
   const sums: Value[] = [];
   const surr: Value[] = [];
   for (const ch of rowChunks(b, index, opts.chunks ?? 1)) {
@@ -81,13 +83,15 @@ export function crossEntropy(b: Builder, model: LoadedModel, final: Value, index
     const lse = b.reduceLogSumExp(z, [1], true); // [K, 1]
     const tgt = b.unsqueeze(ch.take(target), [1]); // [K, 1]
     let nll = b.sub(lse, b.gatherElements(z, tgt, 1)); // [K, 1]
-    if (ch.weight) nll = b.mul(nll, b.unsqueeze(ch.weight, [1]));
+    const given = opts.rowWeight ? ch.take(opts.rowWeight) : undefined;
+    const w = given && ch.weight ? b.mul(given, ch.weight) : (given ?? ch.weight);
+    if (w) nll = b.mul(nll, b.unsqueeze(w, [1]));
     sums.push(b.reduceSum(nll, [0, 1], false));
     if (opts.grad) {
       // ∂CE/∂z = w/M · (softmax z − onehot(target))
       const p = b.exp(b.sub(z, lse));
       let dz = b.scatterElements(p, tgt, b.sub(b.gatherElements(p, tgt, 1), b.scalar(1)), 1);
-      dz = b.div(ch.weight ? b.mul(dz, b.unsqueeze(ch.weight, [1])) : dz, M);
+      dz = b.div(w ? b.mul(dz, b.unsqueeze(w, [1])) : dz, M);
       const [dh] = grad(b, z, [h], { seed: b.stopGradient(dz) });
       surr.push(b.reduceSum(b.mul(h, b.stopGradient(dh!)), [0, 1], false));
     }

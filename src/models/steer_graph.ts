@@ -6,6 +6,7 @@
 //   v [d] float32, alpha [] float32, lambda [] float32
 //   ids, mask [B, T] int64                — CE batch (or `hidden` [B, T, d] = cached hidden_states[L+1])
 //   ce_index, ce_target [M] int64         — label rows (see losses.labelRows)
+//   ce_weight [M] float32                 — with ceWeighted: 1 for real label rows, 0 for padding
 //   kl_ids, kl_mask [B2, T2], kl_index    — KL batch when kl = 'separate' (kl_hidden when cached)
 //   kl_index alone when kl = 'same'
 
@@ -45,6 +46,8 @@ export interface SteerGraphSpec {
    */
   ceRows?: number;
   klRows?: number;
+  /** take ce_weight [M] (1 real, 0 padding) so label rows can be padded to a fixed count (graph capture) */
+  ceWeighted?: boolean;
   /** force the number of head chunks (tests); default from ceRows / klRows */
   ceChunks?: number;
   klChunks?: number;
@@ -120,7 +123,8 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
   if (spec.ce !== false) {
     const idx = g.input('ce_index', 'int64', ['M']);
     const tgt = g.input('ce_target', 'int64', ['M']);
-    ce = crossEntropy(b, model, main.steered, idx, tgt, { chunks: spec.ceChunks ?? headChunks(spec.ceRows, V), grad: wantGrad });
+    const rowWeight = spec.ceWeighted ? g.input('ce_weight', 'float32', ['M']) : undefined;
+    ce = crossEntropy(b, model, main.steered, idx, tgt, { chunks: spec.ceChunks ?? headChunks(spec.ceRows, V), grad: wantGrad, rowWeight });
     out('ce', ce.loss);
     if (spec.labelLogits) out('logits_labels', logitsOf(b, model, gatherRows(b, main.steered, idx, d)));
   }

@@ -28,6 +28,11 @@ export interface ReferenceResult {
   grad_rel_err: number;
   q4_logits_abs_err?: number;
   tokenization_exact?: boolean;
+  /** the trainer's own CE step (opts.trainStep) on the same batch: its route, loss and gradient errors */
+  step_route?: string;
+  step_loss_rel_err?: number;
+  step_grad_cos?: number;
+  step_grad_rel_err?: number;
   ok: boolean;
   failures: string[];
 }
@@ -94,7 +99,15 @@ const i64 = (x: ArrayLike<number>) => BigInt64Array.from(Array.from(x), (v) => B
 const f32 = (shape: number[], data: Float32Array): TensorData => ({ dtype: 'float32', shape, data });
 const i64t = (shape: number[], data: BigInt64Array): TensorData => ({ dtype: 'int64', shape, data });
 
-export async function runReference(files: ReferenceFiles, backend: Backend, opts: { tokenize?: Tokenize } = {}): Promise<ReferenceResult> {
+/** One batch through a trainer's CE step (the lab's, passed in: models does not import the lab), v at scale 1. */
+export type TrainStepCheck = (
+  model: LoadedModel,
+  batch: { inputIds: ArrayLike<number>; attentionMask: ArrayLike<number>; lossMask: ArrayLike<number>; B: number; T: number },
+  layer: number,
+  v: Float32Array,
+) => Promise<{ route: string; ce: number; grad: Float32Array }>;
+
+export async function runReference(files: ReferenceFiles, backend: Backend, opts: { tokenize?: Tokenize; trainStep?: TrainStepCheck } = {}): Promise<ReferenceResult> {
   const cfg: ModelConfig = parseHfConfig(await json(files, 'config.json'));
   const rj = await json(files, 'reference.json');
   const ref = readSafetensorsRaw(await files.get('reference.safetensors'));
@@ -141,6 +154,17 @@ export async function runReference(files: ReferenceFiles, backend: Backend, opts
   };
   const out = await cg.run(feeds);
   await cg.release();
+
+  // the trainer's step (padded, graph-captured on WebGPU) on the same batch must give PyTorch's CE and ∂CE/∂v too
+  let step: { route: string; lossErr: number; cos: number; rel: number } | undefined;
+  if (opts.trainStep) {
+    const s = await opts.trainStep(model, { inputIds: idArr, attentionMask: am, lossMask: lm, B, T }, L, feeds.v.data as Float32Array);
+    const [cos, rel] = cosRel(s.grad, tensor('grad_ce').data as Float32Array);
+    step = { route: s.route, lossErr: Math.abs(s.ce - (rj.ce_steered as number)) / Math.abs(rj.ce_steered as number), cos, rel };
+    if (step.lossErr > tol.loss) failures.push(`trainer step (${s.route}) CE rel err ${step.lossErr} > ${tol.loss}`);
+    if (cos < tol.gradCos) failures.push(`trainer step (${s.route}) gradient cosine ${cos} < ${tol.gradCos}`);
+    if (rel > tol.gradRel) failures.push(`trainer step (${s.route}) gradient rel err ${rel} > ${tol.gradRel}`);
+  }
 
   // logits: full tensors for tiny folders; top-64 + logsumexp for hub folders (vocab too large to store)
   let logitsErr = 0;
@@ -217,6 +241,7 @@ export async function runReference(files: ReferenceFiles, backend: Backend, opts
     grad_rel_err: gradRel,
     ...(q4Err !== undefined ? { q4_logits_abs_err: q4Err } : {}),
     ...(tokenizationExact !== undefined ? { tokenization_exact: tokenizationExact } : {}),
+    ...(step ? { step_route: step.route, step_loss_rel_err: step.lossErr, step_grad_cos: step.cos, step_grad_rel_err: step.rel } : {}),
     ok: failures.length === 0,
     failures,
   };

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/engine/runtime/backend';
 import { runReference, TOLERANCE, toleranceFor, type ReferenceFiles } from '../../src/models/verify_pytorch_reference';
 import { tokenizeReferenceText } from '../../src/lab/verify_reference_tokenize';
+import { trainStepCheck } from '../../src/lab/train/verify_step';
 
 const REF = path.resolve(__dirname, '../../../shared/reference');
 const FOLDERS = ['qwen2', 'qwen3', 'llama', 'gemma2', 'gemma3', 'qwen2-hub', 'gemma3-hub'];
@@ -26,9 +27,12 @@ describe('reference folders (PyTorch) on the wasm EP', () => {
   for (const name of FOLDERS) {
     it(`${name} matches`, async () => {
       const be = await createBackend({ prefer: 'wasm' });
-      const r = await runReference(dirFiles(path.join(REF, name)), be, { tokenize: tokenizeReferenceText });
+      // the trainer's step with the captured route's fixed-shape feeds (padding rows and label rows), uncaptured
+      const r = await runReference(dirFiles(path.join(REF, name)), be, { tokenize: tokenizeReferenceText, trainStep: trainStepCheck({ padded: true }) });
       expect(toleranceFor(be)).toBe(TOLERANCE.float64);
       expect(r.failures).toEqual([]);
+      expect(r.step_route).toBe('padded');
+      expect(r.step_grad_cos).toBeGreaterThanOrEqual(TOLERANCE.float64.gradCos);
       expect(r.logits_rel_err).toBeLessThanOrEqual(TOLERANCE.float64.logits);
       expect(r.hidden_rel_err).toBeLessThanOrEqual(TOLERANCE.float64.hidden);
       expect(r.loss_rel_err).toBeLessThanOrEqual(TOLERANCE.float64.loss);

@@ -11,6 +11,13 @@ export const OPSET = 18;
 export interface SerializeOptions {
   /** subset of graph outputs to keep (default: all) */
   outputs?: Value[];
+  /**
+   * Declare int64 runtime inputs as int32 and widen them in the graph (Cast to int64) before their first use.
+   * For graph-captured WebGPU sessions: the WebGPU EP converts an int64 input buffer to int32 when it binds it,
+   * which a captured graph does once, so later runs would replay the first run's ids; int32 buffers are read
+   * where they lie.
+   */
+  int32Inputs?: boolean;
 }
 
 export interface SerializedGraph {
@@ -59,12 +66,12 @@ function attrProto(op: string, name: string, v: AttrValue): OnnxAttribute {
   }
 }
 
-function valueInfo(v: Value): OnnxValueInfo {
+function valueInfo(v: Value, dtype = v.dtype): OnnxValueInfo {
   return {
     name: v.name,
     type: {
       tensor_type: {
-        elem_type: ONNX_DTYPE[v.dtype],
+        elem_type: ONNX_DTYPE[dtype],
         shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
       },
     },
@@ -102,13 +109,16 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
   const inits: OnnxTensor[] = [];
   for (const [v, t] of g.initializers) if (used.has(v)) inits.push(tensorProto(v.name, t));
   let usesMs = false;
+  const narrowed = new Set(opts.int32Inputs ? g.inputs.filter((i) => i.kind === 'input' && i.value.dtype === 'int64' && used.has(i.value)).map((i) => i.value) : []);
+  const wide = (v: Value) => (narrowed.has(v) ? `${v.name}__int64` : v.name);
+  const widen = [...narrowed].map((v) => ({ name: `${v.name}__widen`, op_type: 'Cast', input: [v.name], output: [wide(v)], attribute: [{ name: 'to', type: ATTR_TYPE.INT, i: ONNX_DTYPE.int64 }] }));
   const nodeProtos = nodes.map((n) => {
     if (n.domain === 'com.microsoft') usesMs = true;
     return {
       name: n.name,
       op_type: nodeOpDef(n.op).onnxType ?? n.op,
       domain: n.domain || undefined,
-      input: onnxInputs(n).map((x) => (x ? x.name : '')),
+      input: onnxInputs(n).map((x) => (x ? wide(x) : '')),
       output: n.outputs.map((o) => o.name),
       attribute: Object.entries(n.attrs)
         .filter(([k]) => !k.startsWith('__'))
@@ -122,9 +132,9 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
     opset_import: [{ domain: '', version: OPSET }, ...(usesMs ? [{ domain: 'com.microsoft', version: 1 }] : [])],
     graph: {
       name: g.name,
-      node: nodeProtos,
+      node: [...widen, ...nodeProtos],
       initializer: inits,
-      input: inputs.map(valueInfo),
+      input: inputs.map((v) => (narrowed.has(v) ? valueInfo(v, 'int32') : valueInfo(v))),
       // outputs carry their element type only: symbolic dims of outputs are not contracts ORT should check
       output: outputs.map((v) => ({ name: v.name, type: { tensor_type: { elem_type: ONNX_DTYPE[v.dtype] } } })),
     },

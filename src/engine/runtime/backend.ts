@@ -91,7 +91,7 @@ async function init(opts: BackendOptions): Promise<Backend> {
   // hand ORT this adapter so it runs on the one we inspected
   (ort.env.webgpu as { adapter?: unknown }).adapter = adapter;
   try {
-    await anchorWebGpuDevice(ort);
+    await anchorWebGpuDevice(ort, true);
   } catch (e) {
     return { ...base, kind: 'wasm', reason: `WebGPU did not start: ${(e as Error).message}` };
   }

@@ -8,7 +8,7 @@ import type { DType, TypedArray } from '../dtype';
 import type { Graph, TensorData, Value } from '../ir';
 import { serialize } from '../onnx/serialize';
 import type { Backend } from './backend';
-import { createSession } from './device';
+import { allocGpu, createSession, type GpuSlot } from './device';
 
 type OrtTensor = OrtNS.Tensor;
 
@@ -21,7 +21,7 @@ export interface WeightEntry {
 export class WeightStore {
   private entries = new Map<string, WeightEntry>();
   private tensors = new Map<string, OrtTensor>();
-  private gpuBuffers: { destroy(): void }[] = [];
+  private gpuSlots: GpuSlot[] = [];
   private device: GPUDevice | undefined;
 
   constructor(readonly backend: Backend) {}
@@ -70,18 +70,11 @@ export class WeightStore {
     if (!e) throw new Error(`weight ${key} is not in the store`);
     let out: OrtTensor;
     if (device) {
-      const size = Math.ceil(e.data.byteLength / 4) * 4;
-      // eslint-disable-next-line no-undef
-      const buf = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-      const bytes = new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength);
-      if (size === bytes.byteLength) device.queue.writeBuffer(buf, 0, bytes as Uint8Array<ArrayBuffer>);
-      else {
-        const padded = new Uint8Array(size);
-        padded.set(bytes);
-        device.queue.writeBuffer(buf, 0, padded);
-      }
-      this.gpuBuffers.push(buf);
-      out = ort.Tensor.fromGpuBuffer(buf, { dataType: e.dtype as 'float32', dims: e.dims });
+      // an ORT-owned buffer (device.ts): graph-captured sessions bind weights once and replay them
+      const slot = await allocGpu(ort, e.data.byteLength);
+      writeGpu(device, slot.buffer, e.data);
+      this.gpuSlots.push(slot);
+      out = ort.Tensor.fromGpuBuffer(slot.buffer, { dataType: e.dtype as 'float32', dims: e.dims });
     } else {
       out = new ort.Tensor(e.dtype as 'float32', e.data as Float32Array, e.dims);
     }
@@ -90,9 +83,21 @@ export class WeightStore {
   }
 
   dispose(): void {
-    for (const b of this.gpuBuffers) b.destroy();
-    this.gpuBuffers = [];
+    for (const b of this.gpuSlots) b.release();
+    this.gpuSlots = [];
     this.tensors.clear();
+  }
+}
+
+/** queue.writeBuffer of a typed array's bytes, padded to the 4-byte multiple WebGPU requires. */
+export function writeGpu(device: GPUDevice, buf: GPUBuffer, data: TypedArray): void {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const size = Math.ceil(bytes.byteLength / 4) * 4;
+  if (size === bytes.byteLength) device.queue.writeBuffer(buf, 0, bytes as Uint8Array<ArrayBuffer>);
+  else {
+    const padded = new Uint8Array(size);
+    padded.set(bytes);
+    device.queue.writeBuffer(buf, 0, padded);
   }
 }
 

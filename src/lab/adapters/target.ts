@@ -13,7 +13,7 @@ export function adapterTarget(model: LoadedModel, shape: AdapterShape): TrainTar
   const lora = loraSpec(shape);
   return {
     size,
-    ceGraph: (rows) => buildAdapterGraph(model, { lora, ce: true, grads: ['ce'], ceRows: rows }).graph,
+    ceGraph: (rows, weighted) => buildAdapterGraph(model, { lora, ce: true, grads: ['ce'], ceRows: rows, ceWeighted: weighted }).graph,
     klGraph: (precision, rows) => buildAdapterGraph(model, { lora, ce: false, kl: true, grads: ['kl'], klPrecision: precision, klRows: rows }).graph,
     feeds: (theta) => loraFeeds(cfg, shape, theta),
     grad: (out, which) => flatGrad(cfg, shape, out, which),

@@ -13,8 +13,11 @@ import { vectorNorm } from '../vectors/norm';
 export interface TrainTarget {
   /** number of trained parameters */
   readonly size: number;
-  /** graph with inputs ids, mask, ce_index, ce_target (+ θ's feeds) and outputs ce and the CE gradient; `rows` bounds the label rows (head chunking) */
-  ceGraph(rows?: number): Graph;
+  /**
+   * graph with inputs ids, mask, ce_index, ce_target (+ ce_weight when `weighted`, + θ's feeds) and outputs ce and
+   * the CE gradient; `rows` bounds the label rows (head chunking)
+   */
+  ceGraph(rows?: number, weighted?: boolean): Graph;
   /** graph with inputs ids, mask, kl_index (+ θ's feeds) and outputs kl and the KL gradient; `rows` bounds the KL rows */
   klGraph(precision: 'float32' | 'float64', rows?: number): Graph;
   /** θ's feeds */
@@ -31,7 +34,7 @@ export function vectorTarget(model: LoadedModel, layer: number, alpha: number, h
   const d = model.config.hiddenSize;
   return {
     size: d,
-    ceGraph: (rows) => buildSteerGraph(model, { layer, hook, ce: true, grads: ['ce'], ceRows: rows }).graph,
+    ceGraph: (rows, weighted) => buildSteerGraph(model, { layer, hook, ce: true, grads: ['ce'], ceRows: rows, ceWeighted: weighted }).graph,
     klGraph: (precision, rows) => buildSteerGraph(model, { layer, hook, ce: false, kl: 'same', grads: ['kl'], klPrecision: precision, klRows: rows }).graph,
     feeds: (v) => ({ v: f32([d], v), alpha: scalar(alpha) }),
     grad: (out, which) => out[`grad_${which}`]!.data as Float32Array,

@@ -5,6 +5,7 @@
 // so a run resumed from its saved state continues exactly as an uninterrupted one.
 
 import { CompiledGraph } from '../../engine/runtime/session';
+import { CeStep } from './ce_step';
 import type { LoadedModel } from '../../models/model';
 import type { HookPoint } from '../../models/hooks';
 import { collate } from '../data/batch';
@@ -47,6 +48,8 @@ export interface TrainConfig {
    * losses and gradients add up to exactly the whole batch's.
    */
   klChunk?: number;
+  /** graph-capture the CE step on WebGPU (default true; ce_step.ts). false: the plain session, as on wasm */
+  capture?: boolean;
 }
 
 export { DEFAULT_TRAIN } from './defaults';
@@ -103,7 +106,7 @@ export class SteeringTrainer {
   private constructor(
     readonly model: LoadedModel,
     readonly cfg: TrainConfig,
-    private readonly graph: CompiledGraph,
+    private readonly ceStep: CeStep,
     private readonly klGraph: CompiledGraph | undefined,
     private readonly train: TokenizedRow[],
     private readonly kl: TokenizedRow[],
@@ -124,11 +127,11 @@ export class SteeringTrainer {
     // row bounds let the heads chunk their vocabulary-sized tensors (losses.headChunks)
     const longest = Math.max(1, ...data.train.map((r) => r.ids.length));
     const klLongest = Math.max(1, ...(data.kl ?? []).map((r) => r.ids.length));
-    const graph = await CompiledGraph.create(be, target.ceGraph(cfg.microBatch * longest), model.store);
+    const ceStep = await CeStep.create(model, target, { microBatch: cfg.microBatch, longest, padId: data.padId, capture: cfg.capture });
     const klGraph = cfg.lambdaKl > 0 ? await CompiledGraph.create(be, target.klGraph(cfg.klPrecision ?? 'float32', (cfg.klChunk ?? 2) * klLongest), model.store) : undefined;
     // the KL set is walked in one fixed seeded order
     const kl = data.kl?.length ? new Rng(deriveSeed(cfg.seed, 'kl-order')).shuffle(data.kl.slice()) : [];
-    return new SteeringTrainer(model, cfg, graph, klGraph, data.train, kl, data.padId, target);
+    return new SteeringTrainer(model, cfg, ceStep, klGraph, data.train, kl, data.padId, target);
   }
 
   get microBatchesPerEpoch(): number {
@@ -176,10 +179,10 @@ export class SteeringTrainer {
       for (let a = 0; a < cfg.accumulation; a++) {
         if (opts.signal?.aborted) return { state, cancelled: true };
         const g = state.step * cfg.accumulation + a;
-        const batch = collate(this.microRows(g), this.padId);
+        const rows = this.microRows(g);
         const vec = this.target.feeds(state.v);
-        const out = await this.graph.run({ ...batchFeeds(batch), ...vec });
-        tokens += batch.B * batch.T;
+        const { out } = await this.ceStep.run(rows, vec);
+        tokens += rows.length * Math.max(...rows.map((r) => r.ids.length));
         const gv = this.target.grad(out, 'ce');
         for (let i = 0; i < d; i++) grad[i]! += gv[i]! / cfg.accumulation;
         const c = out.ce!.data[0] as number;
@@ -229,7 +232,7 @@ export class SteeringTrainer {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.graph.release(), this.klGraph?.release()]);
+    await Promise.all([this.ceStep.release(), this.klGraph?.release()]);
   }
 }
 
