@@ -281,6 +281,15 @@ export class Builder {
       __dims: like.shape as unknown as string[],
     });
   }
+  /**
+   * zeros like `like` that onnxruntime cannot fold into a constant (0 · Σ dep): the base of a scatter-add. With
+   * static shapes (graph-captured sessions) a ConstantOfShape is folded, and onnxruntime 1.30's WebGPU
+   * ScatterElements(add) into such a constant accumulates across runs and gives wrong sums under capture.
+   * (A NaN or ∞ in `dep` makes the zeros NaN: a gradient that holds one is lost either way.)
+   */
+  zerosLikeAtRunTime(like: Value, dep: Value): Value {
+    return this.mul(this.zerosLike(like), this.reduceSum(dep, [...Array(dep.rank).keys()], false));
+  }
   range(start: Value, limit: Value, delta: Value, dims?: Shape): Value {
     return this.one('Range', [start, limit, delta], dims ? { __dims: dims as unknown as string[] } : {});
   }

@@ -139,6 +139,47 @@ describe('builder rewrites', () => {
   });
 });
 
+describe('serialize for graph capture: int32Inputs, fixDims', () => {
+  it('declares int64 inputs int32 and widens them in the graph: same outputs from int32 feeds', async () => {
+    const g = new Graph('narrow');
+    const b = new Builder(g, 'float32');
+    const table = g.input('table', 'float32', ['V', 2]);
+    const ids = g.input('ids', 'int64', ['B']);
+    g.output(b.gather(table, ids, 0), 'rows');
+    g.output(b.cast(b.add(ids, b.ints([1])), 'float32'), 'next');
+    const narrow = serialize(g, { int32Inputs: true });
+    const m = decodeModel(narrow.bytes).graph!;
+    expect(m.input!.map((i) => [i.name, i.type!.tensor_type!.elem_type])).toEqual([['table', 1], ['ids', 6]]);
+    expect(m.node![0]!.op_type).toBe('Cast');
+    expect(m.node!.slice(1).every((n) => !n.input!.includes('ids'))).toBe(true);
+    const be = await testBackend();
+    const table32 = { dtype: 'float32' as const, shape: [4, 2], data: Float32Array.from([0, 1, 10, 11, 20, 21, 30, 31]) };
+    const wide = await CompiledGraph.create(be, g);
+    const want = await wide.run({ table: table32, ids: { dtype: 'int64', shape: [3], data: BigInt64Array.from([3n, 0n, 2n]) } });
+    const session = await be.ort.InferenceSession.create(narrow.bytes);
+    const got = await session.run({ table: new be.ort.Tensor('float32', table32.data, [4, 2]), ids: new be.ort.Tensor('int32', Int32Array.from([3, 0, 2]), [3]) });
+    expect(Array.from(got.rows!.data as Float32Array)).toEqual(Array.from(want.rows!.data as Float32Array));
+    expect(Array.from(got.next!.data as Float32Array)).toEqual([4, 1, 3]);
+    await session.release();
+    await wide.release();
+  });
+
+  it('fixDims writes the sizes into the input declarations (other shapes are then refused)', async () => {
+    const g = new Graph('fixed');
+    const b = new Builder(g, 'float32');
+    const x = g.input('x', 'float32', ['B', 'T', 3]);
+    g.output(b.reduceSum(x, [1], false), 'y');
+    const m = decodeModel(serialize(g, { fixDims: { B: 2, T: 5 } }).bytes).graph!;
+    expect((m.input![0]!.type!.tensor_type!.shape!.dim ?? []).map((d) => (d.dim_param ? d.dim_param : toNum(d.dim_value)))).toEqual([2, 5, 3]);
+    const be = await testBackend();
+    const session = await be.ort.InferenceSession.create(serialize(g, { fixDims: { B: 2, T: 5 } }).bytes);
+    await expect(session.run({ x: new be.ort.Tensor('float32', new Float32Array(2 * 4 * 3), [2, 4, 3]) })).rejects.toThrow(/dim|shape|Got/i);
+    const ok = await session.run({ x: new be.ort.Tensor('float32', new Float32Array(30).fill(1), [2, 5, 3]) });
+    expect(Array.from(ok.y!.data as Float32Array)).toEqual(new Array(6).fill(5));
+    await session.release();
+  });
+});
+
 describe('serialize', () => {
   /** a private, aligned copy of decoded bytes (protobufjs hands out views into the whole message in Node) */
   function own(bytes: Uint8Array): ArrayBuffer {

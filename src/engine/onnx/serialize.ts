@@ -18,6 +18,11 @@ export interface SerializeOptions {
    * where they lie.
    */
   int32Inputs?: boolean;
+  /**
+   * sizes for symbolic dims of the inputs (B, T, M, ...): the file then declares fixed shapes, so onnxruntime
+   * folds every shape computation into constants (graph capture needs all nodes on the GPU, none on the CPU)
+   */
+  fixDims?: Record<string, number>;
 }
 
 export interface SerializedGraph {
@@ -66,13 +71,14 @@ function attrProto(op: string, name: string, v: AttrValue): OnnxAttribute {
   }
 }
 
-function valueInfo(v: Value, dtype = v.dtype): OnnxValueInfo {
+function valueInfo(v: Value, dtype = v.dtype, fix: Record<string, number> = {}): OnnxValueInfo {
+  const dim = (d: number | string) => (typeof d === 'number' ? { dim_value: d } : fix[d] !== undefined ? { dim_value: fix[d] } : { dim_param: d });
   return {
     name: v.name,
     type: {
       tensor_type: {
         elem_type: ONNX_DTYPE[dtype],
-        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+        shape: { dim: v.shape.map(dim) },
       },
     },
   };
@@ -134,7 +140,7 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedGrap
       name: g.name,
       node: [...widen, ...nodeProtos],
       initializer: inits,
-      input: inputs.map((v) => (narrowed.has(v) ? valueInfo(v, 'int32') : valueInfo(v))),
+      input: inputs.map((v) => valueInfo(v, narrowed.has(v) ? 'int32' : v.dtype, opts.fixDims)),
       // outputs carry their element type only: symbolic dims of outputs are not contracts ORT should check
       output: outputs.map((v) => ({ name: v.name, type: { tensor_type: { elem_type: ONNX_DTYPE[v.dtype] } } })),
     },

@@ -243,7 +243,7 @@ export const SHAPE_OPS = {
       const axis = normAxis((n.attrs.axis as number) ?? 0, data!.rank);
       if (axis !== 0 || data!.rank !== 2 || idx!.rank !== 1) throw new Error('Gather VJP: only row gathers (axis 0, 2-D data, 1-D indices)');
       const idx2 = b.expand(b.unsqueeze(idx!, [1]), b.shapeOf(g!), g!.shape);
-      return [b.scatterElements(b.zerosLike(data!), idx2, g!, 0, 'add'), null];
+      return [b.scatterElements(b.zerosLikeAtRunTime(data!, g!), idx2, g!, 0, 'add'), null];
     },
   },
 
@@ -253,7 +253,7 @@ export const SHAPE_OPS = {
     nondiff: [1],
     vjp: (b, n, [g]) => {
       const [data, idx] = n.inputs as Value[];
-      return [b.scatterElements(b.zerosLike(data!), idx!, g!, n.attrs.axis as number, 'add'), null];
+      return [b.scatterElements(b.zerosLikeAtRunTime(data!, g!), idx!, g!, n.attrs.axis as number, 'add'), null];
     },
   },
 

@@ -6,8 +6,10 @@
 // - every input and output is a GPU buffer bound once: this class owns one ORT-allocated buffer per input and
 //   output (device.ts says why ORT's own) and writes each run's feeds into them; weights come from the WeightStore,
 //   whose buffers are ORT's too;
-// - shapes never change: the first run fixes every input's shape, a later run with other shapes is refused
-//   (callers pad to fixed shapes and keep one captured graph per shape);
+// - shapes never change: the first run fixes every input's shape (the session is made then, with those shapes in
+//   the file, so that onnxruntime folds the shape arithmetic that would otherwise run on the CPU — capture wants
+//   every node on the GPU); a later run with other shapes is refused (callers pad to fixed shapes and keep one
+//   captured graph per shape);
 // - int64 inputs are declared int32 and widened in the graph (serialize's int32Inputs): the EP narrows an int64
 //   buffer when it binds it, which a captured graph does once.
 
@@ -31,40 +33,31 @@ interface Slot {
 const BYTES: Partial<Record<DType, number>> = { float32: 4, int32: 4, float16: 2, uint8: 1, bool: 1 };
 
 export class CapturedGraph {
+  private session: OrtNS.InferenceSession | undefined;
   private inputSlots = new Map<string, Slot>();
   private outputSlots = new Map<string, Slot>();
   private weightFeeds: Record<string, OrtTensor> = {};
   private staging: GPUBuffer | undefined;
   private device: GPUDevice | undefined;
-  private runs = 0;
 
   private constructor(
     readonly backend: Backend,
-    private readonly session: OrtNS.InferenceSession,
+    private readonly graph: Graph,
     readonly inputs: Value[],
     readonly outputs: Value[],
     private readonly weights: { name: string; key: string }[],
     private readonly store: WeightStore | undefined,
   ) {}
 
-  static async create(backend: Backend, g: Graph, store?: WeightStore, opts: { outputs?: Value[] } = {}): Promise<CapturedGraph> {
+  /** The session is made at the first run, when the feeds fix the shapes. */
+  static async create(backend: Backend, g: Graph, store?: WeightStore): Promise<CapturedGraph> {
     if (backend.kind !== 'webgpu') throw new Error('graph capture needs the WebGPU backend');
-    const s = serialize(g, { outputs: opts.outputs, int32Inputs: true });
+    const s = serialize(g);
     const weightInputs = g.inputs.filter((i) => i.kind === 'weight' && s.inputs.includes(i.value));
     if (weightInputs.length && !store) throw new Error('graph uses weights but no WeightStore was given');
     for (const o of s.outputs) if (!BYTES[o.dtype]) throw new Error(`captured graphs cannot return ${o.dtype} outputs (${o.name})`);
-    let session: OrtNS.InferenceSession;
-    try {
-      session = await createSession(backend.ort, s.bytes, {
-        executionProviders: ['webgpu'],
-        graphOptimizationLevel: backend.graphOptimizationLevel ?? 'all',
-        enableGraphCapture: true,
-      });
-    } catch (e) {
-      throw new Error(`onnxruntime could not load the graph for capture on webgpu: ${(e as Error).message}`);
-    }
     const w = weightInputs.map((x) => ({ name: x.value.name, key: x.key! }));
-    return new CapturedGraph(backend, session, s.inputs, s.outputs, w, store);
+    return new CapturedGraph(backend, g, s.inputs, s.outputs, w, store);
   }
 
   get feedNames(): string[] {
@@ -74,7 +67,7 @@ export class CapturedGraph {
 
   /** The shapes the first run fixed (undefined before it). */
   get shapes(): Record<string, number[]> | undefined {
-    if (!this.runs) return undefined;
+    if (!this.session) return undefined;
     return Object.fromEntries([...this.inputSlots].map(([k, s]) => [k, s.dims]));
   }
 
@@ -83,11 +76,11 @@ export class CapturedGraph {
     const device = (await (ort.env.webgpu as unknown as { device: Promise<GPUDevice> | GPUDevice }).device) as GPUDevice;
     if (this.device && this.device !== device) throw new Error('the GPU device changed under a captured graph (device lost?): build it again');
     this.device = device;
-    if (!this.runs) await this.allocate(feeds);
+    for (const name of this.feedNames) if (!feeds[name]) throw new Error(`missing input '${name}' (this graph needs: ${this.feedNames.join(', ')})`);
+    const session = this.session ?? (await this.open(feeds));
     for (const name of this.feedNames) {
-      const f = feeds[name];
+      const f = feeds[name]!;
       const slot = this.inputSlots.get(name)!;
-      if (!f) throw new Error(`missing input '${name}' (this graph needs: ${this.feedNames.join(', ')})`);
       if (f.shape.length !== slot.dims.length || f.shape.some((x, i) => x !== slot.dims[i])) {
         throw new Error(`captured graph: input ${name} was recorded as [${slot.dims}], got [${f.shape}] (shapes of a captured graph are fixed)`);
       }
@@ -98,33 +91,55 @@ export class CapturedGraph {
     const fetches: Record<string, OrtTensor> = {};
     for (const [k, s] of this.outputSlots) fetches[k] = s.tensor;
     try {
-      await this.session.run(inputs, fetches);
+      await session.run(inputs, fetches);
     } catch (e) {
       throw new Error(`captured graph run failed on webgpu: ${(e as Error).message}`);
     }
-    this.runs++;
     return this.read(device);
   }
 
-  private async allocate(feeds: Record<string, TensorData>): Promise<void> {
-    const sizes = new Map<string, number>();
+  /** the session for these feeds' shapes (fixed in the file, so ORT folds the shape arithmetic), and the buffers */
+  private async open(feeds: Record<string, TensorData>): Promise<OrtNS.InferenceSession> {
+    const dims: Record<string, number> = {};
     for (const v of this.inputs) {
       const f = feeds[v.name];
-      if (!f) continue; // weights, or a missing feed reported by run()
-      v.shape.forEach((d, i) => typeof d === 'string' && sizes.set(d, f.shape[i]!));
+      if (!f) continue; // weights
+      if (f.shape.length !== v.rank) throw new Error(`input ${v.name}: rank ${f.shape.length}, the graph wants [${v.shape}]`);
+      v.shape.forEach((d, i) => {
+        if (typeof d === 'string') dims[d] = f.shape[i]!;
+        else if (d !== f.shape[i]) throw new Error(`input ${v.name}: dimension ${i} is ${f.shape[i]}, the graph wants ${d}`);
+      });
+    }
+    const s = serialize(this.graph, { outputs: this.outputs, int32Inputs: true, fixDims: dims });
+    let session: OrtNS.InferenceSession;
+    try {
+      session = await createSession(this.backend.ort, s.bytes, {
+        // the object form: onnxruntime-web hands enableGraphCapture to the EP only when the EP is given as an object
+        executionProviders: [{ name: 'webgpu' }],
+        graphOptimizationLevel: this.backend.graphOptimizationLevel ?? 'all',
+        enableGraphCapture: true,
+      });
+    } catch (e) {
+      throw new Error(`onnxruntime could not load the graph for capture on webgpu: ${(e as Error).message}`);
+    }
+    for (const v of this.inputs) {
+      const f = feeds[v.name];
+      if (!f) continue;
       const dtype: DType = f.dtype === 'int64' ? 'int32' : f.dtype;
       if (!BYTES[dtype]) throw new Error(`captured graphs cannot take ${f.dtype} inputs (${v.name})`);
       this.inputSlots.set(v.name, await this.slot(dtype, f.shape));
     }
     for (const w of this.weights) this.weightFeeds[w.name] = await this.store!.tensor(w.key);
     for (const o of this.outputs) {
-      const dims = o.shape.map((d) => {
-        const n = typeof d === 'number' ? d : sizes.get(d);
+      const od = o.shape.map((d) => {
+        const n = typeof d === 'number' ? d : dims[d];
         if (n === undefined) throw new Error(`captured graph: the size of output ${o.name}'s dimension ${d} is not fixed by the inputs`);
         return n;
       });
-      this.outputSlots.set(o.name, await this.slot(o.dtype, dims));
+      this.outputSlots.set(o.name, await this.slot(o.dtype, od));
     }
+    this.session = session;
+    return session;
   }
 
   private async slot(dtype: DType, dims: number[]): Promise<Slot> {
@@ -162,7 +177,8 @@ export class CapturedGraph {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.session?.release();
+    this.session = undefined;
     for (const s of [...this.inputSlots.values(), ...this.outputSlots.values()]) s.gpu.release();
     this.inputSlots.clear();
     this.outputSlots.clear();
