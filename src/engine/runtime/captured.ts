@@ -14,7 +14,7 @@
 //   buffer when it binds it, which a captured graph does once.
 
 import type * as OrtNS from 'onnxruntime-web';
-import type { DType, TypedArray } from '../dtype';
+import { BYTES_PER_ELEMENT, type DType, type TypedArray } from '../dtype';
 import type { Graph, TensorData, Value } from '../ir';
 import { serialize } from '../onnx/serialize';
 import type { Backend } from './backend';
@@ -30,7 +30,8 @@ interface Slot {
   dims: number[];
 }
 
-const BYTES: Partial<Record<DType, number>> = { float32: 4, int32: 4, float16: 2, uint8: 1, bool: 1 };
+/** element types a captured graph's buffers may hold (int64 inputs arrive narrowed to int32) */
+const CAPTURABLE = new Set<DType>(['float32', 'int32', 'float16', 'uint8', 'bool']);
 
 export class CapturedGraph {
   private session: OrtNS.InferenceSession | undefined;
@@ -55,7 +56,7 @@ export class CapturedGraph {
     const s = serialize(g);
     const weightInputs = g.inputs.filter((i) => i.kind === 'weight' && s.inputs.includes(i.value));
     if (weightInputs.length && !store) throw new Error('graph uses weights but no WeightStore was given');
-    for (const o of s.outputs) if (!BYTES[o.dtype]) throw new Error(`captured graphs cannot return ${o.dtype} outputs (${o.name})`);
+    for (const o of s.outputs) if (!CAPTURABLE.has(o.dtype)) throw new Error(`captured graphs cannot return ${o.dtype} outputs (${o.name})`);
     const w = weightInputs.map((x) => ({ name: x.value.name, key: x.key! }));
     return new CapturedGraph(backend, g, s.inputs, s.outputs, w, store);
   }
@@ -126,7 +127,7 @@ export class CapturedGraph {
       const f = feeds[v.name];
       if (!f) continue;
       const dtype: DType = f.dtype === 'int64' ? 'int32' : f.dtype;
-      if (!BYTES[dtype]) throw new Error(`captured graphs cannot take ${f.dtype} inputs (${v.name})`);
+      if (!CAPTURABLE.has(dtype)) throw new Error(`captured graphs cannot take ${f.dtype} inputs (${v.name})`);
       this.inputSlots.set(v.name, await this.slot(dtype, f.shape));
     }
     for (const w of this.weights) this.weightFeeds[w.name] = await this.store!.tensor(w.key);
@@ -144,7 +145,7 @@ export class CapturedGraph {
 
   private async slot(dtype: DType, dims: number[]): Promise<Slot> {
     const n = dims.reduce((a, b) => a * b, 1);
-    const gpu = await allocGpu(this.backend.ort, Math.max(1, n * BYTES[dtype]!));
+    const gpu = await allocGpu(this.backend.ort, Math.max(1, n * BYTES_PER_ELEMENT[dtype]));
     return { gpu, dtype, dims, tensor: this.backend.ort.Tensor.fromGpuBuffer(gpu.buffer, { dataType: dtype as 'float32', dims }) };
   }
 
