@@ -19,7 +19,7 @@ import type { Graph, TensorData, Value } from '../ir';
 import { serialize } from '../onnx/serialize';
 import type { Backend } from './backend';
 import { allocGpu, createSession, type GpuSlot } from './device';
-import { writeGpu, type WeightStore } from './session';
+import { requireFeeds, runtimeInputNames, writeGpu, type WeightStore } from './session';
 
 type OrtTensor = OrtNS.Tensor;
 
@@ -62,8 +62,7 @@ export class CapturedGraph {
   }
 
   get feedNames(): string[] {
-    const w = new Set(this.weights.map((x) => x.name));
-    return this.inputs.map((v) => v.name).filter((n) => !w.has(n));
+    return runtimeInputNames(this.inputs, this.weights);
   }
 
   /** The shapes the first run fixed (undefined before it). */
@@ -77,7 +76,7 @@ export class CapturedGraph {
     const device = (await (ort.env.webgpu as unknown as { device: Promise<GPUDevice> | GPUDevice }).device) as GPUDevice;
     if (this.device && this.device !== device) throw new Error('the GPU device changed under a captured graph (device lost?): build it again');
     this.device = device;
-    for (const name of this.feedNames) if (!feeds[name]) throw new Error(`missing input '${name}' (this graph needs: ${this.feedNames.join(', ')})`);
+    requireFeeds(this.feedNames, feeds);
     const session = this.session ?? (await this.open(feeds));
     for (const name of this.feedNames) {
       const f = feeds[name]!;

@@ -154,8 +154,7 @@ export class CompiledGraph {
 
   /** Names of the runtime inputs (weights excluded) this session needs. */
   get feedNames(): string[] {
-    const w = new Set(this.weights.map((x) => x.name));
-    return this.inputs.map((v) => v.name).filter((n) => !w.has(n));
+    return runtimeInputNames(this.inputs, this.weights);
   }
 
   async run(feeds: Record<string, Feed>, fetch?: string[]): Promise<Record<string, TensorData>> {
@@ -169,9 +168,9 @@ export class CompiledGraph {
   async runRaw(feeds: Record<string, Feed>, fetch?: string[]): Promise<Record<string, OrtTensor>> {
     const ort = this.backend.ort;
     const all: Record<string, OrtTensor> = {};
+    requireFeeds(this.feedNames, feeds);
     for (const name of this.feedNames) {
-      const f = feeds[name];
-      if (!f) throw new Error(`missing input '${name}' (this graph needs: ${this.feedNames.join(', ')})`);
+      const f = feeds[name]!;
       if (f instanceof ort.Tensor) all[name] = f;
       else {
         const t = f as TensorData;
@@ -204,4 +203,15 @@ export function disposeIfGpu(t: unknown): void {
 export async function toTensorData(t: OrtTensor): Promise<TensorData> {
   const data = (t.location === 'cpu' || t.location === undefined ? t.data : await t.getData(true)) as TypedArray;
   return { dtype: t.type as DType, shape: [...t.dims], data };
+}
+
+/** The graph inputs a caller feeds: every serialized input that is not a weight from the store. */
+export function runtimeInputNames(inputs: readonly { name: string }[], weights: readonly { name: string }[]): string[] {
+  const w = new Set(weights.map((x) => x.name));
+  return inputs.map((v) => v.name).filter((n) => !w.has(n));
+}
+
+/** Throws, naming every input the graph needs, when one of `names` is not in `feeds`. */
+export function requireFeeds(names: readonly string[], feeds: Record<string, unknown>): void {
+  for (const name of names) if (!feeds[name]) throw new Error(`missing input '${name}' (this graph needs: ${names.join(', ')})`);
 }
