@@ -14,7 +14,7 @@ import { grad } from '../engine/autodiff';
 import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, logitsOf, type LoraFactor } from './decoder';
-import { chatStatsInputs, crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
+import { chatStatsInputs, crossEntropy, defaultKlPrecision, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 import { buildPrefixGraph, type SteerGraph } from './steer_graph';
 
@@ -116,7 +116,7 @@ export function buildAdapterGraph(model: LoadedModel, spec: AdapterGraphSpec): S
   }
   if (spec.kl) {
     const idx = g.input('kl_index', 'int64', ['M2']);
-    const precision = spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    const precision = spec.klPrecision ?? defaultKlPrecision(model);
     if (spec.chatStats) {
       if (wantGrad || precision !== 'float32') throw new Error('chatStats KL is a float32 evaluation head: no gradient');
       kl = klFromChatStats(b, model, adapted, idx, chatStatsInputs(b, d), { chunks: headChunks(spec.klRows, V, 2) });

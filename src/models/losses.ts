@@ -104,6 +104,12 @@ function sumAll(b: Builder, xs: Value[]): Value {
   return xs.reduce((a, x) => b.add(a, x));
 }
 
+/** The KL head's float type when a caller names none: float64 where the backend has it (wasm: small KLs between
+ * nearby distributions stay exact), float32 on WebGPU (which has no float64). The trainer asks for float32 itself. */
+export function defaultKlPrecision(model: LoadedModel): 'float32' | 'float64' {
+  return model.store.backend.float64 ? 'float64' : 'float32';
+}
+
 /**
  * Mean over `index` rows of KL(p_chat ‖ p_steered) = Σ_v p_chat (log p_chat − log p_steered).
  *

@@ -15,7 +15,7 @@ import { Builder } from '../engine/builder';
 import { Graph, type Value } from '../engine/ir';
 import { buildDecoder, gatherRows, logitsOf, type LoraFactor } from './decoder';
 import { cachedBlocks, type HookPoint } from './hooks';
-import { CHAT_STATS_NAMES, chatHeadStats, chatStatsInputs, crossEntropy, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
+import { CHAT_STATS_NAMES, chatHeadStats, chatStatsInputs, crossEntropy, defaultKlPrecision, headChunks, klDivergence, klFromChatStats, type HeadResult } from './losses';
 import type { LoadedModel } from './model';
 
 export interface SteerGraphSpec {
@@ -131,7 +131,7 @@ export function buildSteerGraph(model: LoadedModel, spec: SteerGraphSpec): Steer
   if (spec.kl) {
     const batch = spec.kl === 'same' ? main : passes('kl_', true);
     const idx = g.input('kl_index', 'int64', ['M2']);
-    const precision = spec.klPrecision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    const precision = spec.klPrecision ?? defaultKlPrecision(model);
     if (spec.chatStats) {
       if (wantGrad) throw new Error('chatStats KL is for evaluation: it has no gradient');
       if (precision !== 'float32') throw new Error('chatStats KL is a float32 head');

@@ -9,7 +9,7 @@ import type { TensorData } from '../../engine/ir';
 import { CompiledGraph, disposeIfGpu, type Feed } from '../../engine/runtime/session';
 import type { LoadedModel } from '../../models/model';
 import { buildAdapterGraph, buildAdapterPrefixGraph, firstAdaptedLayer } from '../../models/adapter_graph';
-import { CHAT_STATS_NAMES, chatStatsApply } from '../../models/losses';
+import { CHAT_STATS_NAMES, chatStatsApply, defaultKlPrecision } from '../../models/losses';
 import { collate, maxBatchRows, type Batch } from '../data/batch';
 import type { TokenizedRow } from '../data/tokenize';
 import { batchFeeds, klIndexFeed, labelCount } from '../feeds';
@@ -112,7 +112,7 @@ export class AdapterLossEvaluator extends AdapterEvaluator {
 /** Mean per-token KL(p_chat ‖ p_adapted) over the real tokens of fixed rows, p_chat = adapter disabled. */
 export class AdapterKlEvaluator extends AdapterEvaluator {
   static async create(model: LoadedModel, shape: AdapterShape, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64' } = {}): Promise<AdapterKlEvaluator> {
-    const precision = opts.precision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    const precision = opts.precision ?? defaultKlPrecision(model);
     const stats = AdapterEvaluator.statsKl(model, shape, precision);
     const bs = opts.batchSize ?? 4;
     const g = buildAdapterGraph(model, { lora: loraSpec(shape), ce: false, kl: true, fromCache: AdapterEvaluator.cached(shape), klPrecision: precision, chatStats: stats, klRows: maxBatchRows(rows, bs) });

@@ -10,7 +10,7 @@ import { CompiledGraph, disposeIfGpu, type Feed } from '../../engine/runtime/ses
 import type { LoadedModel } from '../../models/model';
 import type { HookPoint } from '../../models/hooks';
 import { buildPrefixGraph, buildSteerGraph } from '../../models/steer_graph';
-import { CHAT_STATS_NAMES, chatStatsApply } from '../../models/losses';
+import { CHAT_STATS_NAMES, chatStatsApply, defaultKlPrecision } from '../../models/losses';
 import { collate, maxBatchRows, type Batch } from '../data/batch';
 import type { TokenizedRow } from '../data/tokenize';
 import { batchFeeds, f32, klIndexFeed, labelCount, scalar } from '../feeds';
@@ -119,7 +119,7 @@ export class KlEvaluator extends CachedEvaluator {
   /** `precision`: the KL head's float type; default float64 where the backend has it (small KLs stay exact); `klChunks`: force the heads' chunk count (tests) */
   static async create(model: LoadedModel, layer: number, rows: TokenizedRow[], padId: number, opts: { batchSize?: number; signal?: AbortSignal; precision?: 'float32' | 'float64'; hook?: HookPoint; klChunks?: number } = {}): Promise<KlEvaluator> {
     const bs = opts.batchSize ?? 4;
-    const precision = opts.precision ?? (model.store.backend.float64 ? 'float64' : 'float32');
+    const precision = opts.precision ?? defaultKlPrecision(model);
     const stats = chatStatsApply(model, precision);
     const klRows = maxBatchRows(rows, bs);
     const g = buildSteerGraph(model, { layer, hook: opts.hook, ce: false, kl: 'same', fromCache: true, chatFinal: !stats, chatStats: stats, klPrecision: precision, klRows, klChunks: opts.klChunks });
