@@ -311,6 +311,35 @@ describe.skipIf(skipBrowserTests)('a lab a student can trust', () => {
     await shot('guide-in-a-row');
   });
 
+  it('says how long the study takes, and the Workshop preset sets every size and reads its data', async () => {
+    // (runs alone too: `-t Workshop`)
+    if (!page.url().startsWith('http')) await page.goto(servers.appUrl({ model: REPO }));
+    if ((await state<string>(page, 's.model.status')) !== 'ready') await loadModelAndData(page, 12);
+    await openPanel(page, 'train');
+    await page.waitForSelector('[data-testid=time-estimate]');
+    const before = await page.textContent('[data-testid=time-estimate-now]');
+    expect(before).toMatch(/the general run ≈ .*, the narrow run ≈ .*, the three sweeps on both vectors ≈ .* on a laptop-class GPU/);
+    expect(await page.textContent('[data-testid=preset-workshop]')).toMatch(/Workshop preset: ≈ \d+ min/);
+    expect(await page.textContent('[data-testid=preset-paper]')).toMatch(/paper’s settings: ≈ \d+ h/);
+    await page.click('[data-testid=preset-workshop]');
+    await page.waitForSelector('[data-testid=preset-changes]');
+    await page.locator('[data-testid=notice-info]', { hasText: 'Workshop preset:' }).waitFor({ timeout: 240_000 });
+    const set = await state<Record<string, unknown>>(
+      page,
+      '({ budget: s.trainForm.budget, epochs: s.trainForm.epochs, micro: s.trainForm.microBatch, acc: s.trainForm.accumulation, kl: s.trainForm.klBatch, lr: s.trainForm.lr, limit: s.dataForm.limit, maxLen: s.dataForm.maxLen, klLimit: s.dataForm.klLimit, rows: s.data.train.spec?.limit, len: s.data.train.spec?.maxLen })',
+    );
+    // the data read again at the preset's sizes (the loaded rows' spec says so), the paper's lr kept
+    expect(set).toEqual({ budget: 'epochs', epochs: 1, micro: 4, acc: 1, kl: 4, lr: 1e-4, limit: 256, maxLen: 128, klLimit: 64, rows: 256, len: 128 });
+    const after = await page.textContent('[data-testid=time-estimate-now]');
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/≤ 128 tokens/);
+    await shot('workshop-preset');
+    await openPanel(page, 'efficiency');
+    expect(await page.inputValue('[data-testid=efficiency-rows]')).toBe('32');
+    await openPanel(page, 'stability');
+    expect(await page.inputValue('[data-testid=stability-seeds]')).toBe('3');
+  });
+
   it('tells a browser that refuses storage what that means, and still opens', async () => {
     const fresh = await launchChromium();
     try {

@@ -99,3 +99,19 @@ export function trainSources(f: DataForm): DataSource[] {
 export function klSources(f: DataForm): DataSource[] {
   return f.klPresets.map((preset) => ({ kind: 'preset', preset }));
 }
+
+/** Reads the training (and KL) data the forms describe when it is not what is loaded; says what it did, or why not. */
+export async function loadFormData(): Promise<string> {
+  const s = useLab.getState();
+  if (s.model.status !== 'ready') return 'Load a model first (Model panel): the data is read with its tokenizer. Then load the data in the Data panel.';
+  const want = trainSources(s.dataForm);
+  const klWanted = s.dataForm.klPresets.length > 0;
+  const klSame = s.data.kl.status === 'ready' && sameSpec(s.data.kl.spec, specFor('kl', klSources(s.dataForm)));
+  if (s.data.train.status === 'ready' && sameSpec(s.data.train.spec, specFor('train', want))) {
+    if (klWanted && !klSame) await loadData('kl', klSources(s.dataForm));
+    return 'The training data was already loaded.';
+  }
+  if (!(await loadData('train', want))) return 'The training data could not be read: see the Data panel.';
+  if (klWanted && !klSame) await loadData('kl', klSources(s.dataForm));
+  return `Loaded the training data: ${useLab.getState().data.train.label}.`;
+}

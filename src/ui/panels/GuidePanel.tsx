@@ -1,9 +1,12 @@
 // Suggested extensions: a guided walk through the paper's four figures (Fig 6, 4a, 5, 4b), each with the
 // settings filled in and the question it answers, in the lab's own words.
 
-import { klSources, loadData, sameSpec, specFor, trainSources } from '../actions/data';
+import { loadFormData } from '../actions/data';
 import { Card, Message, PanelHead } from '../components/Card';
 import { applyPrefill, type Prefill } from '../lib/prefill';
+import { paperPrefill, presetStudySeconds, workshopPrefill } from '../lib/presets';
+import { formatDuration } from '../lib/format';
+import { WORKSHOP } from '../../lab/train/defaults';
 import { useSticky } from '../lib/sticky';
 import { DEFAULT_DATA_FORM, DEFAULT_TRAIN_FORM, notify, setPanel, useLab, type PanelId } from '../store/store';
 
@@ -108,17 +111,6 @@ const STEPS: Step[] = [
   },
 ];
 
-/** Reads the training (and KL) data the forms describe when it is not what is loaded; or says why it cannot. */
-async function loadStepData(): Promise<string> {
-  const s = useLab.getState();
-  if (s.model.status !== 'ready') return 'Load a model first (Model panel): the data is read with its tokenizer. Then load the data in the Data panel.';
-  const want = trainSources(s.dataForm);
-  if (s.data.train.status === 'ready' && sameSpec(s.data.train.spec, specFor('train', want))) return 'The training data was already loaded.';
-  if (!(await loadData('train', want))) return 'The training data could not be read: see the Data panel.';
-  if (s.dataForm.klPresets.length && !(s.data.kl.status === 'ready' && sameSpec(s.data.kl.spec, specFor('kl', klSources(s.dataForm))))) await loadData('kl', klSources(s.dataForm));
-  return `Loaded the training data: ${useLab.getState().data.train.label}.`;
-}
-
 function Changes({ id, changes }: { id: string; changes: string[] | null }) {
   if (!changes) return null;
   return (
@@ -136,6 +128,8 @@ function Changes({ id, changes }: { id: string; changes: string[] | null }) {
 
 function QuickStart() {
   const [quickChanges, setQuick] = useSticky<string[] | null>('guide.changed.quick', null);
+  const workshop = presetStudySeconds('workshop').total;
+  const paper = presetStudySeconds('paper').total;
   const run = (p: Prefill) => {
     const changed = applyPrefill(p);
     setQuick(changed);
@@ -144,26 +138,22 @@ function QuickStart() {
   return (
     <Card title="Before you start: how long do you have?">
       <p>
-        The paper's settings train on 6,344 conversations for two epochs; on a laptop GPU with the 0.5B model that is an afternoon. A quick
-        look on a few hundred conversations takes minutes and already shows the curves' shapes.
+        The paper's settings train on 6,344 conversations for two epochs; on a laptop GPU with the 0.5B model the whole study is an afternoon
+        ({formatDuration(paper)} by the measured speed, Train panel). The Workshop preset trains both vectors on {WORKSHOP.rows} conversations and runs every sweep in about{' '}
+        {formatDuration(workshop)}; a quick look takes minutes too and already shows the curves' shapes.
       </p>
       <div className="row">
+        <button className="btn" data-testid="guide-workshop" onClick={() => run(workshopPrefill())}>
+          Workshop (≈ {formatDuration(workshop)})
+        </button>
         <button className="btn" data-testid="guide-quick" onClick={() => run({ data: { limit: 256, maxLen: 128, klLimit: 128 }, train: { budget: 'steps', steps: 40, microBatch: 4, accumulation: 2, checkpointEvery: 2, lr: 1e-3 } })}>
           Quick look (minutes)
         </button>
-        <button
-          className="btn"
-          data-testid="guide-paper"
-          onClick={() => {
-            const { layer: _l, ...paper } = DEFAULT_TRAIN_FORM;
-            void _l;
-            run({ data: { limit: null, maxLen: 256, klLimit: 500 }, train: paper });
-          }}
-        >
+        <button className="btn" data-testid="guide-paper" onClick={() => run(paperPrefill())}>
           The paper's settings
         </button>
       </div>
-      <p className="muted">The quick look raises the learning rate to 1e-3 so the vector gets somewhere in 40 steps; the paper uses 1e-4. The figure steps below keep whichever you chose.</p>
+      <p className="muted">The quick look raises the learning rate to 1e-3 so the vector gets somewhere in 40 steps; the paper and the Workshop preset use 1e-4. The figure steps below keep whichever you chose.</p>
       <Changes id="quick" changes={quickChanges} />
     </Card>
   );
@@ -193,7 +183,7 @@ function StepCard({ s, i }: { s: Step; i: number }) {
               const changed = applyPrefill(s.prefill());
               setChanged(changed);
               setPanel(s.panel);
-              const loaded = s.loadsData ? await loadStepData() : '';
+              const loaded = s.loadsData ? await loadFormData() : '';
               notify('info', `${s.fig}: ${changed.length ? `changed ${changed.join('; ')}` : 'the settings already matched'}.${loaded ? ` ${loaded}` : ''}`, { where: 'Guide' });
             }}
           >

@@ -4,6 +4,7 @@ import { Message, PanelHead } from '../components/Card';
 import { useLab } from '../store/store';
 import { RunColumn } from './RunColumn';
 import { SettingsCheck } from './SettingsCheck';
+import { TimeEstimateCard } from './TimeEstimate';
 import { TrainSettingsCard } from './TrainSettings';
 
 /** What a step's numbers mean; said once here and in the README. */
@@ -27,6 +28,7 @@ export function TrainPanel() {
         }
       />
       {!ready ? <Message kind="info">Load a model and training data first (Model and Data panels). Runs saved earlier stay listed and can be resumed.</Message> : <p className="muted">Training on: {dataLabel}{klLabel ? ` · KL data: ${klLabel}` : ''}</p>}
+      <TimeEstimateCard />
       <TrainSettingsCard />
       <SettingsCheck />
       <p className="muted small" data-testid="step-meaning">{STEP_MEANING}</p>
