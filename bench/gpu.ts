@@ -201,6 +201,22 @@ async function main() {
       }
     }
     await captured.release();
+    // the narrow run's KL term per micro-step as the trainer runs it (uncaptured): a KL batch of B rows × T tokens in
+    // chunks of 2 rows, every attended position a KL row, float32 head (what the time estimates charge at 1.5 × a step)
+    {
+      const chunk = 2;
+      const kl = await compile(buildSteerGraph(model, { layer: L, ce: false, kl: 'same', grads: ['kl'], klPrecision: 'float32', klRows: chunk * T }));
+      const all = BigInt64Array.from({ length: chunk * T }, (_, i) => BigInt(i));
+      const klFeeds = (r: number) => ({
+        v: feeds.v!,
+        alpha: feeds.alpha!,
+        ids: { dtype: 'int64' as const, shape: [chunk, T], data: ids.slice(r * T, (r + chunk) * T) },
+        mask: { dtype: 'int64' as const, shape: [chunk, T], data: mask.slice(r * T, (r + chunk) * T) },
+        kl_index: { dtype: 'int64' as const, shape: [chunk * T], data: all },
+      });
+      results.push({ what: `narrow run's KL term: KL batch ${B}×${T} in chunks of ${chunk} (uncaptured)`, ours: await median(async () => { for (let r = 0; r < B; r += chunk) await kl.run(klFeeds(r)); }), unit: 'ms' });
+      await kl.release();
+    }
     const pre = await prefix.runRaw({ ids: feeds.ids!, mask: feeds.mask! });
     results.push({ what: `prefix to layer ${L} (once per batch)`, ours: await median(() => prefix.runRaw({ ids: feeds.ids!, mask: feeds.mask! })), unit: 'ms' });
     results.push({ what: `step from cached layer-${L} activations`, ours: await median(() => cached.run({ ...rest, hidden: pre.hidden! as never })), unit: 'ms' });
