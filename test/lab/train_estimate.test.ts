@@ -2,20 +2,20 @@
 // workshop preset fits its 10-minute budget (both runs and every sweep) at the assumed laptop speed while the
 // paper's default study does not.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TRAIN, LAPTOP_FACTOR, MEASURED_STEP_MS_4x128, MEASURED_UNCAPTURED_STEP_MS_4x128, WORKSHOP, estimateTrainSeconds } from '../../src/lab/train/defaults';
+import { DEFAULT_TRAIN, LAPTOP_FACTOR, KL_TERM_PER_STEP, WORKSHOP, estimateTrainSeconds } from '../../src/lab/train/defaults';
 import { EFFICIENCY_SCALES, PAPER_SWEEPS, STABILITY_EPS } from '../../src/lab/sweeps/grids';
 import { MEASURED_SWEEP_POINT_MS, estimateStudySeconds, estimateSweepSeconds } from '../../src/lab/sweeps/estimate';
 
 describe('training time estimates', () => {
-  it('scale with rows, epochs and tokens, and charge the KL batch at the uncaptured step', () => {
+  it('scale with rows, epochs and tokens, and charge the KL batch at the measured KL term', () => {
     const base = estimateTrainSeconds({ ...DEFAULT_TRAIN, epochs: 1 }, 400, 128, 1000);
     expect(base).toBeCloseTo(100, 6); // 100 micro-batches of 4 × 128 at 1 s
     expect(estimateTrainSeconds({ ...DEFAULT_TRAIN, epochs: 2 }, 400, 128, 1000)).toBeCloseTo(200, 6);
     expect(estimateTrainSeconds({ ...DEFAULT_TRAIN, epochs: 1 }, 400, 256, 1000)).toBeCloseTo(200, 6);
-    // KL batch 8 × 128 tokens, two passes and a half: 3 × the tokens of a CE micro-step, each at the uncaptured cost
+    // KL batch 8 × 128 tokens: twice the 4 × 128 the KL term was measured on, per micro-step
     const kl = estimateTrainSeconds({ ...DEFAULT_TRAIN, epochs: 1, lambdaKl: 6.6 }, 400, 128, 1000);
-    expect(kl - base).toBeCloseTo(100 * 3 * (MEASURED_UNCAPTURED_STEP_MS_4x128 / MEASURED_STEP_MS_4x128), 6);
-    expect(estimateTrainSeconds({ ...DEFAULT_TRAIN, epochs: 1, lambdaKl: 6.6 }, 400, 128, 1000, 1000) - base).toBeCloseTo(300, 6);
+    expect(kl - base).toBeCloseTo(100 * 2 * KL_TERM_PER_STEP, 6);
+    expect(estimateTrainSeconds({ ...DEFAULT_TRAIN, epochs: 1, lambdaKl: 6.6 }, 400, 128, 1000, 1000) - base).toBeCloseTo(200, 6);
   });
 
   it('sweep estimates are the measured points scaled by tokens and counted over the grids', () => {

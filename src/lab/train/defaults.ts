@@ -38,25 +38,29 @@ export const WORKSHOP = {
  * bench/results/h100-2026-12-07-run1-bench.txt): the trainer's graph-captured CE step, 4 × 128 tokens.
  */
 export const MEASURED_STEP_MS_4x128 = 94;
-/** the same step uncaptured (that run: 172 ms); the narrow run's KL graph still runs this way */
-export const MEASURED_UNCAPTURED_STEP_MS_4x128 = 172;
+/**
+ * The narrow run's KL term for a KL batch of 4 × 128 tokens (chat and steered passes, KL head and its backward, in
+ * chunks of 2 rows, not graph-captured yet) costs this many captured CE steps: 748 ms against 96 ms in the same run
+ * (bench/results/h100-2026-12-07-run3-train-kl.txt).
+ */
+export const KL_TERM_PER_STEP = 748 / 96;
 /** how much slower a laptop-class GPU is assumed to be than that H100 for these kernels (see README) */
 export const LAPTOP_FACTOR = 4;
 
 /**
  * Seconds a training run takes from a measured step time: micro-steps × step time scaled by tokens per micro-batch
- * (relative to 4 × 128), KL micro-steps counted as their extra rows through blocks and head (chat + steered) at
- * the uncaptured step's cost (`klStepMs`, by default `stepMs` scaled by the measured uncaptured/captured ratio).
+ * (relative to 4 × 128), plus, when λ > 0, the KL term per micro-step scaled by its KL batch's tokens (`klStepMs` per
+ * 4 × 128 KL tokens; by default `stepMs` × the measured KL_TERM_PER_STEP).
  */
 export function estimateTrainSeconds(
   cfg: Pick<TrainConfig, 'microBatch' | 'epochs' | 'lambdaKl' | 'klBatch'>,
   rows: number,
   maxLen: number,
   stepMs = MEASURED_STEP_MS_4x128,
-  klStepMs = (stepMs * MEASURED_UNCAPTURED_STEP_MS_4x128) / MEASURED_STEP_MS_4x128,
+  klStepMs = stepMs * KL_TERM_PER_STEP,
 ): number {
   const micro = Math.ceil(rows / cfg.microBatch) * (cfg.epochs ?? 1);
   const perMicro = (stepMs / 1000) * ((cfg.microBatch * maxLen) / (4 * 128));
-  const kl = cfg.lambdaKl > 0 ? (klStepMs / 1000) * ((cfg.klBatch * maxLen * 1.5) / (4 * 128)) : 0;
+  const kl = cfg.lambdaKl > 0 ? (klStepMs / 1000) * ((cfg.klBatch * maxLen) / (4 * 128)) : 0;
   return micro * (perMicro + kl);
 }
