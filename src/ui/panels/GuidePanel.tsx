@@ -138,7 +138,7 @@ function QuickStart() {
   return (
     <Card title="Before you start: how long do you have?">
       <p>
-        The paper's settings train on 6,344 conversations for two epochs; on a laptop GPU with the 0.5B model the whole study is an afternoon
+        The paper's settings train on 6,344 conversations for two epochs; on a laptop GPU with the 0.5B model the whole study takes most of a day
         ({formatDuration(paper)} by the measured speed, Train panel). The Workshop preset trains both vectors on {WORKSHOP.rows} conversations and runs every sweep in about{' '}
         {formatDuration(workshop)}; a quick look takes minutes too and already shows the curves' shapes.
       </p>
