@@ -202,7 +202,7 @@ async function main() {
     }
     await captured.release();
     // the narrow run's KL term per micro-step as the trainer runs it (uncaptured): a KL batch of B rows × T tokens in
-    // chunks of 2 rows, every attended position a KL row, float32 head (what the time estimates charge at 1.5 × a step)
+    // chunks of 2 rows, every attended position a KL row, float32 head (the time estimates' KL_TERM_PER_STEP comes from it)
     {
       const chunk = 2;
       const kl = await compile(buildSteerGraph(model, { layer: L, ce: false, kl: 'same', grads: ['kl'], klPrecision: 'float32', klRows: chunk * T }));

@@ -62,7 +62,7 @@ export function estimateStudySeconds(
 ): StudyEstimate {
   const step = MEASURED_STEP_MS_4x128 * slowdown;
   const general = estimateTrainSeconds({ ...train, lambdaKl: 0 }, trainRows, maxLen, step);
-  const narrow = estimateTrainSeconds({ ...train, lambdaKl: narrowLambda || 1 }, trainRows, maxLen, step);
+  const narrow = estimateTrainSeconds({ ...train, lambdaKl: narrowLambda }, trainRows, maxLen, step);
   const sw = estimateSweepSeconds({ ...sweeps, vectors: 2, maxLen }, slowdown);
   return { general, narrow, sweeps: sw, total: general + narrow + sw.total };
 }

@@ -8,7 +8,6 @@ import { DEFAULT_TRAIN, LAPTOP_FACTOR, WORKSHOP } from '../../lab/train/defaults
 import { DEFAULT_DATA_FORM, DEFAULT_TRAIN_FORM } from '../store/store';
 import type { Prefill } from './prefill';
 
-
 function sweepSticky(s: typeof PAPER_SWEEPS): NonNullable<Prefill['sticky']> {
   return {
     'efficiency.rows': { label: 'efficiency rows', value: s.efficiencyRows },
@@ -52,6 +51,6 @@ export const PAPER_TRAIN_ROWS = 6344;
 
 /** A preset's whole study (both runs and every sweep) on a laptop-class GPU (× LAPTOP_FACTOR the measured H100). */
 export function presetStudySeconds(which: 'workshop' | 'paper', slowdown = LAPTOP_FACTOR): StudyEstimate {
-  if (which === 'workshop') return estimateStudySeconds(WORKSHOP.train, WORKSHOP.narrowLambda, Math.round(WORKSHOP.rows * 0.9), WORKSHOP.sweeps, WORKSHOP.maxLen, slowdown);
+  if (which === 'workshop') return estimateStudySeconds(WORKSHOP.train, WORKSHOP.narrowLambda, Math.round(WORKSHOP.rows * (1 - DEFAULT_DATA_FORM.heldOutFraction)), WORKSHOP.sweeps, WORKSHOP.maxLen, slowdown);
   return estimateStudySeconds(DEFAULT_TRAIN, DEFAULT_TRAIN_FORM.narrowLambda, PAPER_TRAIN_ROWS, PAPER_SWEEPS, DEFAULT_DATA_FORM.maxLen, slowdown);
 }

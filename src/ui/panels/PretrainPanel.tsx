@@ -3,6 +3,7 @@
 // against random directions of the same norms. Expected: general > narrow > random.
 
 import { useMemo } from 'react';
+import { PAPER_SWEEPS } from '../../lab/sweeps/grids';
 import { useSticky } from '../lib/sticky';
 import { fetchFineweb, resumeFinewebKl, runFinewebKl } from '../actions/analysis';
 import { ResultStatus } from '../components/ResultStatus';
@@ -21,10 +22,10 @@ export function PretrainPanel() {
   const fineweb = useLab((s) => s.sources.fineweb);
   const study = useStudy();
   const modelReady = useLab((s) => s.model.status === 'ready');
-  const [n, setN] = useSticky('pretrain.docs', 50);
-  const [points, setPoints] = useSticky('pretrain.points', 9);
-  const [seeds, setSeeds] = useSticky('pretrain.seeds', 3);
-  const [maxTokens, setMaxTokens] = useSticky('pretrain.maxTokens', 512);
+  const [n, setN] = useSticky('pretrain.docs', PAPER_SWEEPS.finewebDocs);
+  const [points, setPoints] = useSticky('pretrain.points', PAPER_SWEEPS.finewebPoints);
+  const [seeds, setSeeds] = useSticky('pretrain.seeds', PAPER_SWEEPS.finewebSeeds);
+  const [maxTokens, setMaxTokens] = useSticky('pretrain.maxTokens', PAPER_SWEEPS.finewebMaxTokens);
   const [log, setLog] = useSticky('pretrain.log', false);
   const repo = useLab((s) => s.model.info?.repo ?? '');
   const busy = useLab((s) => s.jobs.pretrain);

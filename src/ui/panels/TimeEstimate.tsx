@@ -36,8 +36,9 @@ export function TimeEstimateCard() {
   // rows: what is loaded, else what the Data form will read (10 % held out), else the paper's full set
   const rows = loadedRows ?? (d.limit ? Math.round(d.limit * (1 - d.heldOutFraction)) : PAPER_TRAIN_ROWS);
   const epochs = f.budget === 'steps' ? ((f.steps ?? 20) * f.accumulation * f.microBatch) / Math.max(1, rows) : (f.epochs ?? 1);
-  const now = estimateStudySeconds({ ...f, epochs }, f.narrowLambda, rows, sweepSizesNow(), d.maxLen);
-  const gpu = estimateStudySeconds({ ...f, epochs }, f.narrowLambda, rows, sweepSizesNow(), d.maxLen, 1);
+  const sizes = sweepSizesNow();
+  const now = estimateStudySeconds({ ...f, epochs }, f.narrowLambda, rows, sizes, d.maxLen);
+  const gpu = estimateStudySeconds({ ...f, epochs }, f.narrowLambda, rows, sizes, d.maxLen, 1);
   const workshop = presetStudySeconds('workshop');
   const paper = presetStudySeconds('paper');
   const use = async (name: string, p: Prefill) => {

@@ -5,6 +5,7 @@ import type { AdapterPresetId } from '../../lab/adapters/presets';
 import { create } from 'zustand';
 import type { DatasetPresetId, LabelMode } from '../../lab/data';
 import { DEFAULT_KL_PRESETS } from '../../lab/data/presets';
+import { PAPER_SWEEPS } from '../../lab/sweeps/grids';
 import { DEFAULT_TRAIN } from '../../lab/train/defaults';
 import type { Sources } from '../config';
 import { loadSetting } from '../storage/local';
@@ -114,8 +115,8 @@ export const useLab = create<LabState>()(() => ({
   vectors: [],
   jobs: {},
   notices: [],
-  efficiency: { rows: 100, curves: {}, probes: {} },
-  stability: { rows: 100, seeds: 10, curves: {}, probes: {} },
+  efficiency: { rows: PAPER_SWEEPS.efficiencyRows, curves: {}, probes: {} },
+  stability: { rows: PAPER_SWEEPS.stabilityRows, seeds: PAPER_SWEEPS.stabilitySeeds, curves: {}, probes: {} },
   pretrain: { curves: {} },
   studyIds: [],
   adapters: [],
